@@ -1,0 +1,49 @@
+"""Request-scoped access to the pipeline and settings, and the input checks every route shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from rag.api.schemas import FiltersIn
+from rag.pipeline import QAPipeline
+from rag.retrieval import Filters
+from rag.settings import Settings
+
+
+def get_pipeline(request: Request) -> QAPipeline:
+    return request.app.state.pipeline
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.pipeline.settings
+
+
+def checked_question(question: str, settings: Settings, field: str = "question") -> str:
+    question = question.strip()
+    if not question:
+        raise HTTPException(422, f"{field} must not be empty")
+    if len(question) > settings.max_question_chars:
+        raise HTTPException(422, f"{field} is {len(question)} characters long; the limit is {settings.max_question_chars}")
+    return question
+
+
+def checked_top_k(top_k: int, settings: Settings) -> int:
+    if not 1 <= top_k <= settings.max_top_k:
+        raise HTTPException(422, f"top_k must be between 1 and {settings.max_top_k}, got {top_k}")
+    return top_k
+
+
+def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
+    if filters is None:
+        return Filters()
+    unknown = [d for d in filters.doc_ids or [] if pipeline.document(d) is None]
+    if unknown:
+        raise HTTPException(422, f"unknown doc_id in filters: {', '.join(unknown)}")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise HTTPException(422, "filters.date_from is after filters.date_to")
+    return Filters(tuple(filters.doc_ids or ()), tuple(filters.tags or ()), filters.date_from, filters.date_to)
+
+
+PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]

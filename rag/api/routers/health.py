@@ -1,0 +1,15 @@
+from fastapi import APIRouter
+
+from rag.api.dependencies import PipelineDep
+from rag.api.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+def health(pipeline: PipelineDep) -> Health:
+    manifest = pipeline.index.manifest
+    return Health(status="ok", documents=manifest["documents"], chunks=manifest["chunks"],
+                  sentences=manifest["sentences"], model=manifest["model"], dimension=manifest["dimension"],
+                  dense_index=manifest["dense_index"], built_at=manifest["built_at"],
+                  format_version=manifest["format_version"])

@@ -1,0 +1,109 @@
+"""Request and response models of the HTTP API, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[str] | None = Field(None, description="Only these documents.")
+    tags: list[str] | None = Field(None, description="Documents carrying any of these tags.")
+    date_from: dt.date | None = Field(None, description="Documents dated on or after (YYYY-MM-DD).")
+    date_to: dt.date | None = Field(None, description="Documents dated on or before (YYYY-MM-DD).")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., description="A question in plain language (not empty; at most RAG_MAX_QUESTION_CHARS).")
+    top_k: int = Field(5, description="How many passages to retrieve (1 to RAG_MAX_TOP_K).")
+    filters: FiltersIn | None = None
+
+
+class CitationOut(BaseModel):
+    doc_id: str
+    title: str
+    chunk_id: str
+    start: int = Field(..., description="Start offset into the document's stored text.")
+    end: int = Field(..., description="End offset (exclusive): document.text[start:end] == text.")
+    text: str
+
+
+class PassageOut(CitationOut):
+    score: float
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str | None = Field(..., description="A verbatim quote from a document, or null when the documents don't answer.")
+    confidence: float = Field(..., ge=0.0, le=1.0)
+    message: str | None = Field(None, description="Why there is no answer, when answer is null.")
+    sentence: CitationOut | None = Field(None, description="The sentence holding the answer.")
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    took_ms: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    passages: list[PassageOut]
+    took_ms: float
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    metadata: dict
+
+
+class DocumentOut(DocumentSummary):
+    text: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    sentences: int
+    model: str
+    dimension: int
+    dense_index: str
+    built_at: str
+    format_version: int
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: list[dict] | None = None
+
+
+def citation_out(citation) -> CitationOut:
+    return CitationOut(doc_id=citation.doc_id, title=citation.title, chunk_id=citation.chunk_id,
+                       start=citation.start, end=citation.end, text=citation.text)
+
+
+def passage_out(passage) -> PassageOut:
+    chunk = passage.chunk
+    return PassageOut(doc_id=chunk.doc_id, title=passage.title, chunk_id=chunk.chunk_id, start=chunk.start,
+                      end=chunk.end, text=passage.text, score=round(passage.score, 6))
+
+
+def answer_out(answer, took_ms: float) -> AskResponse:
+    return AskResponse(
+        question=answer.question,
+        answer=answer.answer,
+        confidence=round(answer.confidence, 4),
+        message=answer.message,
+        sentence=citation_out(answer.sentence) if answer.sentence else None,
+        citations=[citation_out(c) for c in answer.citations],
+        passages=[passage_out(p) for p in answer.passages],
+        took_ms=round(took_ms, 3),
+    )

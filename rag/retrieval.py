@@ -1,0 +1,98 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 candidates, fused by a convex combination of scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from rag.documents import Passage
+from rag.store import Index, bm25_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    doc_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.tags or self.date_from or self.date_to)
+
+
+def _document_date(metadata: dict) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(metadata.get("date", ""))[:10])
+    except ValueError:
+        return None
+
+
+class HybridRetriever:
+    """Scores every candidate on both sides, then fuses: w * cosine + (1 - w) * BM25 / max BM25."""
+
+    def __init__(self, index: Index, dense_weight: float = 0.5, candidates_per_side: int = 100):
+        self.index = index
+        self.dense_weight = dense_weight
+        self.candidates_per_side = candidates_per_side
+        self._chunk_doc = np.array([index.doc_index[c.doc_id] for c in index.chunks], dtype=np.int64)
+
+    def allowed_chunks(self, filters: Filters) -> np.ndarray | None:
+        """Chunk numbers that pass the filters, or None for no filtering."""
+        if not filters:
+            return None
+        wanted_tags = {t.lower() for t in filters.tags}
+        allowed_docs = []
+        for i, document in enumerate(self.index.documents):
+            if filters.doc_ids and document.doc_id not in filters.doc_ids:
+                continue
+            if wanted_tags and not wanted_tags & {str(t).lower() for t in document.metadata.get("tags", [])}:
+                continue
+            if filters.date_from or filters.date_to:
+                date = _document_date(document.metadata)
+                if date is None or (filters.date_from and date < filters.date_from) or (
+                        filters.date_to and date > filters.date_to):
+                    continue
+            allowed_docs.append(i)
+        return np.flatnonzero(np.isin(self._chunk_doc, allowed_docs))
+
+    def run(self, query_vector: np.ndarray, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        allowed = self.allowed_chunks(filters or Filters())
+        total = len(self.index.chunks) if allowed is None else len(allowed)
+        if total == 0:
+            return []
+        k = min(total, max(self.candidates_per_side, top_k))
+
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        _, dense_ids = self.index.dense.search(query_vector.reshape(1, -1), k, params=params)
+        candidates = {int(i) for i in dense_ids[0] if i >= 0}
+
+        tokens = [t for t in bm25_tokens([query])[0] if t in self.index.bm25.vocab_dict]
+        bm25_scores = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks), np.float32)
+        if allowed is not None:
+            masked = np.full_like(bm25_scores, -1.0)
+            masked[allowed] = bm25_scores[allowed]
+            bm25_scores = masked
+        lexical_top = np.argpartition(-bm25_scores, k - 1)[:k] if k < len(bm25_scores) else np.arange(len(bm25_scores))
+        candidates.update(int(i) for i in lexical_top if bm25_scores[i] > 0)
+
+        ids = np.fromiter(candidates, dtype=np.int64)
+        dense = self.index.chunk_vectors[ids] @ query_vector
+        lexical = np.clip(bm25_scores[ids], 0, None)
+        top_lexical = lexical.max()
+        fused = self.dense_weight * dense + (1 - self.dense_weight) * (lexical / top_lexical if top_lexical > 0 else 0)
+        order = np.argsort(-fused)[:top_k]
+        passages = []
+        for j in order:
+            chunk = self.index.chunks[ids[j]]
+            document = self.index.documents[self._chunk_doc[ids[j]]]
+            passages.append(Passage(chunk=chunk, title=document.title, text=document.text[chunk.start:chunk.end],
+                                    score=float(fused[j]), dense_score=float(dense[j]),
+                                    lexical_score=float(lexical[j])))
+        return passages
+
+

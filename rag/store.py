@@ -1,0 +1,354 @@
+"""The on-disk index: documents, sentences, chunks, vectors, FAISS and BM25, with a manifest.
+
+Layout: index/CURRENT names the live generation directory (index/gen-*). A build writes a new
+generation and then atomically replaces CURRENT, so a crash mid-build leaves the old index live.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+import Stemmer
+
+from rag.chunking import Chunker, split_sentences
+from rag.documents import Chunk, Document, Span
+from rag.embedding import Encoder
+from rag.loaders import load_corpus
+from rag.settings import Settings
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+_STEMMER = Stemmer.Stemmer("english")
+
+
+class IndexNotFound(FileNotFoundError):
+    pass
+
+
+class IndexMismatch(RuntimeError):
+    """The index on disk was built with another format or model than the one configured."""
+
+
+def bm25_tokens(texts: list[str]) -> list[list[str]]:
+    """English stop words removed, Snowball-stemmed: the one tokenization for corpus and queries."""
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+
+
+def embedding_text(title: str, text: str) -> str:
+    # The title gives a chunk its topic; chunks deep inside a document rarely repeat it.
+    return f"{title}\n{text}" if title else text
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """Hash of every file under the corpus (documents and their sidecars): changes when any byte does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(corpus_dir).rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(path.relative_to(corpus_dir).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def document_hash(document: Document) -> str:
+    return hashlib.sha256(f"{document.title}\n{document.text}".encode()).hexdigest()
+
+
+def documents_fingerprint(documents: list[Document]) -> str:
+    """Hash of in-memory documents (ids, titles, texts, metadata), in order: the fingerprint of a built corpus."""
+    digest = hashlib.sha256()
+    for d in documents:
+        digest.update(json.dumps([d.doc_id, d.title, d.text, d.metadata], ensure_ascii=False, sort_keys=True,
+                                 default=str).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Index:
+    """Everything the retriever and answerer read, loaded once."""
+
+    manifest: dict[str, Any]
+    documents: list[Document]
+    sentences: list[Span]
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray | None
+    dense: faiss.Index
+    bm25: bm25s.BM25
+    doc_index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.doc_index = {d.doc_id: i for i, d in enumerate(self.documents)}
+
+    def document(self, doc_id: str) -> Document | None:
+        i = self.doc_index.get(doc_id)
+        return None if i is None else self.documents[i]
+
+
+@dataclass
+class BuildReport:
+    status: str  # "built" or "up to date"
+    documents: int
+    chunks: int
+    embedded_documents: int
+    reused_documents: int
+    seconds: float
+    path: Path
+
+
+def _dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
+    dim = vectors.shape[1]
+    if len(vectors) > settings.ann_threshold:
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+        index.hnsw.efSearch = settings.hnsw_ef_search
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _live_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT_FILE
+    if not pointer.exists():
+        return None
+    generation = index_dir / pointer.read_text().strip()
+    return generation if (generation / "manifest.json").exists() else None
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    generation = _live_generation(Path(index_dir))
+    return None if generation is None else json.loads((generation / "manifest.json").read_text())
+
+
+def check_compatible(manifest: dict[str, Any], model_name: str) -> None:
+    how = "rebuild it with `rag index` (or `make run`, which rebuilds a stale index)"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index format {manifest.get('format_version')} does not match this version's format {FORMAT_VERSION}; {how}"
+        )
+    if manifest.get("model") != model_name:
+        raise IndexMismatch(f"index was built with model {manifest.get('model')!r}, configured model is {model_name!r}; {how}")
+
+
+def load_index(index_dir: Path, model_name: str | None = None) -> Index:
+    index_dir = Path(index_dir)
+    generation = _live_generation(index_dir)
+    if generation is None:
+        raise IndexNotFound(f"no index in {index_dir}; build it with `rag index`")
+    manifest = json.loads((generation / "manifest.json").read_text())
+    if model_name is not None:
+        check_compatible(manifest, model_name)
+    documents = []
+    with open(generation / "documents.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            documents.append(Document(row["doc_id"], row["title"], row["text"], row["metadata"]))
+    doc_ids = [d.doc_id for d in documents]
+    sentence_rows = np.load(generation / "sentences.npy")
+    sentences = [Span(doc_ids[d], int(s), int(e)) for d, s, e in sentence_rows]
+    chunk_rows = np.load(generation / "chunks.npy")
+    chunks = []
+    ordinal: dict[int, int] = {}
+    for d, s, e, fs, ls in chunk_rows:
+        k = ordinal.get(int(d), 0)
+        ordinal[int(d)] = k + 1
+        chunks.append(Chunk(doc_ids[d], int(s), int(e), f"{doc_ids[d]}#{k}", int(fs), int(ls)))
+    sentence_path = generation / "sentence_vectors.npy"
+    return Index(
+        manifest=manifest,
+        documents=documents,
+        sentences=sentences,
+        chunks=chunks,
+        chunk_vectors=np.load(generation / "chunk_vectors.npy"),
+        sentence_vectors=np.load(sentence_path) if sentence_path.exists() else None,
+        dense=faiss.read_index(str(generation / "dense.faiss")),
+        bm25=bm25s.BM25.load(str(generation / "bm25"), show_progress=False),
+    )
+
+
+class IndexBuilder:
+    """Builds or refreshes the index for a corpus; re-embeds only documents whose text changed."""
+
+    def __init__(self, settings: Settings, encoder: Encoder):
+        self.settings = settings
+        self.encoder = encoder
+        self.chunker = Chunker(settings.chunk_words, settings.chunk_overlap_words)
+
+    def _parameters(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "model": self.encoder.name,
+            "dimension": self.encoder.dimension,
+            "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
+            "sentence_vectors": self.settings.embed_sentences,
+            "ann_threshold": self.settings.ann_threshold,
+        }
+
+    def _up_to_date(self, previous: dict | None, fingerprint: str) -> bool:
+        return (previous is not None and previous.get("corpus_fingerprint") == fingerprint
+                and all(previous.get(k) == v for k, v in self._parameters().items()))
+
+    def run(self, corpus_dir: Path, index_dir: Path, progress: bool = False, force: bool = False) -> BuildReport:
+        started = time.perf_counter()
+        corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+        fingerprint = corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else ""
+        previous = read_manifest(index_dir)
+        if not force and self._up_to_date(previous, fingerprint):
+            return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
+                               time.perf_counter() - started, index_dir)
+        documents = load_corpus(corpus_dir)
+        if not documents:
+            raise ValueError(f"no documents with text in {corpus_dir} (supported: .txt .md .html .pdf .docx)")
+        report = self.build(documents, index_dir, fingerprint, progress, force=True)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def build(self, documents: list[Document], index_dir: Path, fingerprint: str | None = None,
+              progress: bool = False, force: bool = False) -> BuildReport:
+        """Index in-memory documents (benchmarks build their corpora this way, with no files on disk).
+
+        `fingerprint` identifies the collection; by default a hash of the documents themselves. Unless
+        `force`, an index built from the same fingerprint and parameters is left as it is.
+        """
+        started = time.perf_counter()
+        index_dir = Path(index_dir)
+        if not documents:
+            raise ValueError("no documents to index")
+        if len({d.doc_id for d in documents}) != len(documents):
+            raise ValueError("documents to index must have distinct doc_ids")
+        fingerprint = documents_fingerprint(documents) if fingerprint is None else fingerprint
+        previous = read_manifest(index_dir)
+        if not force and self._up_to_date(previous, fingerprint):
+            return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
+                               time.perf_counter() - started, index_dir)
+        parameters = self._parameters()
+        reusable = self._reusable_vectors(index_dir, previous, parameters)
+
+        sentences: list[Span] = []
+        chunks: list[Chunk] = []
+        hashes: list[str] = []
+        doc_chunk_vectors: list[np.ndarray | None] = []
+        doc_sentence_vectors: list[np.ndarray | None] = []
+        chunk_texts: list[str] = []
+        sentence_texts: list[str] = []
+        counts: dict[str, tuple[int, int]] = {}
+        for document in documents:
+            doc_sentences = split_sentences(document)
+            doc_chunks = self.chunker.run(document, doc_sentences, first_index=len(sentences))
+            digest = document_hash(document)
+            cached = reusable.get(digest)
+            if cached is not None and len(cached[0]) == len(doc_chunks):
+                doc_chunk_vectors.append(cached[0])
+                doc_sentence_vectors.append(cached[1])
+            else:
+                doc_chunk_vectors.append(None)
+                doc_sentence_vectors.append(None)
+                chunk_texts += [embedding_text(document.title, document.text[c.start:c.end]) for c in doc_chunks]
+                sentence_texts += [document.text[s.start:s.end] for s in doc_sentences]
+                counts[document.doc_id] = (len(doc_chunks), len(doc_sentences))
+            sentences.extend(doc_sentences)
+            chunks.extend(doc_chunks)
+            hashes.append(digest)
+
+        # One encoder call per kind over all changed documents keeps batches full.
+        embedded = sum(v is None for v in doc_chunk_vectors)
+        new_chunk_vectors = self.encoder.encode(chunk_texts, progress=progress)
+        new_sentence_vectors = self.encoder.encode(sentence_texts, progress=progress) \
+            if self.settings.embed_sentences else None
+        chunk_parts, sentence_parts = [], []
+        next_chunk = next_sentence = 0
+        for document, cached_chunks, cached_sentences in zip(documents, doc_chunk_vectors, doc_sentence_vectors):
+            if cached_chunks is None:
+                n_chunks, n_sentences = counts[document.doc_id]
+                cached_chunks = new_chunk_vectors[next_chunk:next_chunk + n_chunks]
+                if new_sentence_vectors is not None:
+                    cached_sentences = new_sentence_vectors[next_sentence:next_sentence + n_sentences]
+                next_chunk += n_chunks
+                next_sentence += n_sentences
+            chunk_parts.append(cached_chunks)
+            sentence_parts.append(cached_sentences)
+
+        manifest = {
+            **parameters,
+            "corpus_fingerprint": fingerprint,
+            "documents": len(documents),
+            "chunks": len(chunks),
+            "sentences": len(sentences),
+            "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        self._write(index_dir, manifest, documents, hashes, sentences, chunks,
+                    np.concatenate(chunk_parts).astype(np.float32),
+                    np.concatenate(sentence_parts).astype(np.float32) if self.settings.embed_sentences else None)
+        return BuildReport("built", len(documents), len(chunks), embedded, len(documents) - embedded,
+                           time.perf_counter() - started, index_dir)
+
+    def _reusable_vectors(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, tuple]:
+        """Vectors of the live index by document hash, when it was built with the same parameters."""
+        if previous is None or any(previous.get(k) != v for k, v in parameters.items()):
+            return {}
+        try:
+            old = load_index(index_dir)
+        except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
+            return {}
+        hashes = json.loads((_live_generation(index_dir) / "document_hashes.json").read_text())
+        by_doc: dict[str, tuple] = {}
+        chunk_doc = np.array([old.doc_index[c.doc_id] for c in old.chunks])
+        sentence_doc = np.array([old.doc_index[s.doc_id] for s in old.sentences])
+        for i, digest in enumerate(hashes):
+            chunk_rows = old.chunk_vectors[chunk_doc == i]
+            sentence_rows = old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None
+            by_doc[digest] = (chunk_rows, sentence_rows)
+        return by_doc
+
+    def _write(self, index_dir: Path, manifest: dict, documents: list[Document], hashes: list[str],
+               sentences: list[Span], chunks: list[Chunk], chunk_vectors: np.ndarray,
+               sentence_vectors: np.ndarray | None) -> None:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        name = f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        staging = index_dir / f".{name}.tmp"
+        staging.mkdir()
+        try:
+            doc_number = {d.doc_id: i for i, d in enumerate(documents)}
+            with open(staging / "documents.jsonl", "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps({"doc_id": d.doc_id, "title": d.title, "metadata": d.metadata,
+                                         "text": d.text}, ensure_ascii=False) + "\n" for d in documents)
+            (staging / "document_hashes.json").write_text(json.dumps(hashes))
+            np.save(staging / "sentences.npy",
+                    np.array([(doc_number[s.doc_id], s.start, s.end) for s in sentences], dtype=np.int64).reshape(-1, 3))
+            np.save(staging / "chunks.npy",
+                    np.array([(doc_number[c.doc_id], c.start, c.end, c.first_sentence, c.last_sentence)
+                              for c in chunks], dtype=np.int64).reshape(-1, 5))
+            np.save(staging / "chunk_vectors.npy", chunk_vectors)
+            if sentence_vectors is not None:
+                np.save(staging / "sentence_vectors.npy", sentence_vectors)
+            faiss.write_index(_dense_index(chunk_vectors, self.settings), str(staging / "dense.faiss"))
+            by_id = {d.doc_id: d for d in documents}
+            bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            bm25.index(bm25_tokens([embedding_text(by_id[c.doc_id].title, by_id[c.doc_id].text[c.start:c.end])
+                                    for c in chunks]), show_progress=False)
+            bm25.save(str(staging / "bm25"), show_progress=False)
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            staging.rename(index_dir / name)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        pointer_tmp = index_dir / f".{CURRENT_FILE}.{uuid.uuid4().hex[:6]}"
+        pointer_tmp.write_text(name)
+        os.replace(pointer_tmp, index_dir / CURRENT_FILE)
+        for stale in index_dir.glob("gen-*"):
+            if stale.name != name:
+                shutil.rmtree(stale, ignore_errors=True)
+        for leftover in index_dir.glob(".gen-*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
