@@ -1,0 +1,189 @@
+"""Build the corpus documents that exist only in binary formats (PDF and .docx).
+
+Each source text lives in scripts/binary_sources/<doc_id>.md: YAML front matter (title, date, type, tags,
+sources), a "# Title" line, optional "## Heading" lines and plain paragraphs (one paragraph per line).
+For every source this script writes docs_corpus/<doc_id>.pdf or docs_corpus/<doc_id>.docx, plus a sidecar
+docs_corpus/<doc_id>.meta.yaml with the front matter.
+
+Output is deterministic: fixed PDF creation date, fixed .docx core-property dates and fixed zip entry times,
+so running the script twice gives byte-identical files.
+
+Run from the project root:  .venv/bin/python scripts/make_binary_docs.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "scripts" / "binary_sources"
+CORPUS = ROOT / "docs_corpus"
+
+# Which output format each source is rendered to.
+FORMATS = {
+    "b-japanese-investment-targets": "pdf",
+    "b-toyota-tsusho-rare-earths-india": "pdf",
+    "b-delhi-metro-western-freight-corridor": "docx",
+}
+
+FIXED_TIME = dt.datetime(2026, 1, 20, 0, 0, 0, tzinfo=dt.timezone.utc)
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+META_KEYS = ("title", "date", "type", "tags", "sources")
+
+
+def parse_source(path: Path) -> tuple[dict, str, list[tuple[str, str]]]:
+    """Return (metadata, title, blocks) where blocks are ("h", text) headings or ("p", text) paragraphs."""
+    raw = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(raw)
+    if not match:
+        raise SystemExit(f"{path.name}: missing YAML front matter")
+    meta = yaml.safe_load(match.group(1))
+    missing = [key for key in META_KEYS if key not in meta]
+    if missing:
+        raise SystemExit(f"{path.name}: front matter lacks {', '.join(missing)}")
+    title = None
+    blocks: list[tuple[str, str]] = []
+    for line in raw[match.end():].splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("## "):
+            blocks.append(("h", line[3:].strip()))
+        elif line.startswith("# "):
+            if title is not None:
+                raise SystemExit(f"{path.name}: more than one '# Title' line")
+            title = line[2:].strip()
+        else:
+            blocks.append(("p", line))
+    if title is None:
+        raise SystemExit(f"{path.name}: no '# Title' line")
+    return meta, title, blocks
+
+
+def check_latin1(path: Path, texts: list[str]) -> None:
+    for text in texts:
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise SystemExit(f"{path.name}: character outside latin-1 (core PDF fonts): {text[exc.start:exc.end]!r}")
+
+
+def subject_for(meta: dict) -> str:
+    return f"Kizuna corpus {meta['type']}: {meta['title']}"
+
+
+def write_pdf(meta: dict, title: str, blocks: list[tuple[str, str]], out: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(FIXED_TIME)
+    pdf.set_title(meta["title"])
+    pdf.set_subject(subject_for(meta))
+    pdf.set_keywords(", ".join(meta["tags"]))
+    pdf.set_author("Kizuna corpus")
+    pdf.set_creator("scripts/make_binary_docs.py")
+    pdf.set_margins(20, 20, 20)
+    pdf.set_auto_page_break(auto=True, margin=20)
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=16)
+    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    for kind, text in blocks:
+        if kind == "h":
+            pdf.ln(2)
+            pdf.set_font("Helvetica", style="B", size=13)
+            pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+        else:
+            pdf.set_font("Helvetica", size=11)
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    out.write_bytes(bytes(pdf.output()))
+
+
+def _normalize_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed entry times so the bytes do not depend on when the script ran."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 20, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return buffer.getvalue()
+
+
+def write_docx(meta: dict, title: str, blocks: list[tuple[str, str]], out: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    props = document.core_properties
+    props.title = meta["title"]
+    props.subject = subject_for(meta)
+    props.keywords = ", ".join(meta["tags"])
+    props.author = "Kizuna corpus"
+    props.last_modified_by = "Kizuna corpus"
+    props.comments = "Generated by scripts/make_binary_docs.py"
+    props.created = FIXED_TIME.replace(tzinfo=None)
+    props.modified = FIXED_TIME.replace(tzinfo=None)
+    props.last_printed = FIXED_TIME.replace(tzinfo=None)
+    props.revision = 1
+    document.add_heading(title, level=0)
+    for kind, text in blocks:
+        if kind == "h":
+            document.add_heading(text, level=1)
+        else:
+            document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out.write_bytes(_normalize_zip(buffer.getvalue()))
+
+
+def write_sidecar(meta: dict, out: Path) -> None:
+    date = meta["date"]
+    date = date.isoformat() if isinstance(date, (dt.date, dt.datetime)) else str(date)
+    lines = [
+        f"title: {json.dumps(meta['title'])}",
+        f"date: {date}",
+        f"type: {meta['type']}",
+        f"tags: [{', '.join(meta['tags'])}]",
+        "sources:",
+    ]
+    lines += [f"  - {source}" for source in meta["sources"]]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    sources = sorted(SOURCES.glob("*.md"))
+    if not sources:
+        print(f"no sources in {SOURCES}", file=sys.stderr)
+        return 1
+    for path in sources:
+        doc_id = path.stem
+        fmt = FORMATS.get(doc_id)
+        if fmt is None:
+            raise SystemExit(f"{path.name}: no output format registered in FORMATS")
+        meta, title, blocks = parse_source(path)
+        if fmt == "pdf":
+            check_latin1(path, [title, meta["title"], *(text for _, text in blocks)])
+            out = CORPUS / f"{doc_id}.pdf"
+            write_pdf(meta, title, blocks, out)
+        else:
+            out = CORPUS / f"{doc_id}.docx"
+            write_docx(meta, title, blocks, out)
+        write_sidecar(meta, CORPUS / f"{doc_id}.meta.yaml")
+        print(f"wrote {out.relative_to(ROOT)} and {doc_id}.meta.yaml")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
