@@ -59,5 +59,6 @@ class Answer:
     citations: list[Citation]
     passages: list[Passage]
     message: str | None = None
-    # The sentence that holds the answer, when the answer is a shorter span of it.
+    # The sentence that holds the answer, and the answer's own span inside it (equal when no shorter span fits).
     sentence: Citation | None = None
+    span: Citation | None = None

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from rag import __version__
-from rag.api.routers import ask, documents, health, search
+from rag.api.routers import ask, chat, documents, health, search, web
 from rag.pipeline import QAPipeline
 from rag.settings import Settings, get_settings
 
@@ -55,6 +55,6 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (ask, search, documents, health):
+    for module in (ask, chat, search, documents, health, web):
         app.include_router(module.router)
     return app

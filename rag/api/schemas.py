@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,7 @@ class AskResponse(BaseModel):
     answer: str | None = Field(..., description="A verbatim quote from a document, or null when the documents don't answer.")
     confidence: float = Field(..., ge=0.0, le=1.0)
     message: str | None = Field(None, description="Why there is no answer, when answer is null.")
+    answer_span: CitationOut | None = Field(None, description="Where the answer itself is: its document offsets.")
     sentence: CitationOut | None = Field(None, description="The sentence holding the answer.")
     citations: list[CitationOut]
     passages: list[PassageOut]
@@ -102,8 +104,37 @@ def answer_out(answer, took_ms: float) -> AskResponse:
         answer=answer.answer,
         confidence=round(answer.confidence, 4),
         message=answer.message,
+        answer_span=citation_out(answer.span) if answer.span else None,
         sentence=citation_out(answer.sentence) if answer.sentence else None,
         citations=[citation_out(c) for c in answer.citations],
         passages=[passage_out(p) for p in answer.passages],
         took_ms=round(took_ms, 3),
     )
+
+
+# -- /chat -------------------------------------------------------------------------------------------------------------
+
+MAX_CHAT_MESSAGES = 50
+MAX_ASSISTANT_MESSAGE_CHARS = 20_000
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=MAX_ASSISTANT_MESSAGE_CHARS,
+                         description="The text of the turn. User turns: not empty, at most RAG_MAX_QUESTION_CHARS.")
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_CHAT_MESSAGES,
+                                        description="The conversation, oldest first; the last message is the user's.")
+    top_k: int = Field(5, description="How many passages to retrieve (1 to RAG_MAX_TOP_K).")
+    filters: FiltersIn | None = None
+
+
+class ChatResponse(AskResponse):
+    standalone_question: str = Field(..., description="The question actually searched: the last user message with "
+                                                      "the earlier turns' entities and terms carried over.")
