@@ -1,17 +1,47 @@
-"""Extractive answers: pick the best-supported sentence among the retrieved passages, or abstain."""
+"""Extractive answers: rank the sentences of the retrieved passages, cut the exact span with a reader,
+pool the evidence for each distinct answer, and abstain when the calibrated confidence is too low."""
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from rag.documents import Answer, Citation, Passage, Span
+from rag.reader import HeuristicReader, Reader, SentenceInput, SpanAnswer, content_stems
 from rag.store import Index, bm25_tokens
+from rag.text import normalize_answer
 
 NO_ANSWER_MESSAGE = "The documents do not answer this question with enough confidence."
 MIN_SENTENCE_WORDS = 4
+_STATEMENT_END = re.compile(r"[.!;:)\]\"'\u201d\u2019]$")
+
+
+_COMMON_NAMES = frozenset({"india", "japan", "indian", "japanese", "india-japan", "japan-india"})
+_ORDINAL = re.compile(r"^(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th))$",
+                      re.IGNORECASE)
+
+
+def _specifics(question: str) -> list[str]:
+    """The question's numbers, ordinals and names (not its first word, not India or Japan themselves)."""
+    found = []
+    for word in re.findall(r"[A-Za-z0-9][\w+-]*", question)[1:]:
+        if word.lower() in _COMMON_NAMES:
+            continue
+        if word[0].isupper() or any(c.isdigit() for c in word) or _ORDINAL.match(word):
+            found.append(word)
+    return found
+
+
+def is_statement(text: str) -> bool:
+    """A sentence that can answer: not a heading, not a question, not a fragment."""
+    return len(text.split()) >= MIN_SENTENCE_WORDS and not text.endswith("?") and bool(_STATEMENT_END.search(text))
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
 @dataclass(slots=True)
@@ -22,70 +52,170 @@ class SentenceCandidate:
     similarity: float
     overlap: float
     score: float = 0.0
+    span: SpanAnswer | None = None
+
+
+@dataclass(slots=True)
+class AnswerGroup:
+    """One distinct answer and every sentence that gave it."""
+
+    members: list[SentenceCandidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> SentenceCandidate:
+        return max(self.members, key=lambda c: c.score)
+
+    @property
+    def support(self) -> int:
+        return len({m.passage.chunk.doc_id for m in self.members})
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
-    """Logistic map from the candidate's score to a probability that the answer is right."""
+    """Logistic regression from answer features to P(answer is right), fitted on the gold set
+    (scripts/calibrate.py writes rag/calibration.json); `threshold` is the abstention cut chosen there."""
 
-    slope: float = 12.0
-    intercept: float = -6.0
+    weights: tuple[float, ...] = (1.5, 0.0, 0.1, 1.5, 2.0, 1.0, 1.0, -1.0)
+    bias: float = -4.0
+    threshold: float = 0.5
 
-    def __call__(self, score: float) -> float:
-        return 1.0 / (1.0 + math.exp(-(self.slope * score + self.intercept)))
+    FEATURES = ("score", "typed", "log_support", "margin", "overlap", "similarity", "idf_coverage",
+                "specifics_missing")
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> ConfidenceModel:
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(tuple(data["weights"]), data["bias"], data["threshold"])
+
+    def __call__(self, features: list[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 class AnswerExtractor:
-    def __init__(self, index: Index, min_confidence: float = 0.35, confidence: ConfidenceModel = ConfidenceModel()):
-        self.index = index
-        self.min_confidence = min_confidence
-        self.confidence = confidence
+    # Sentence ranking weights, chosen by grid search on eval/gold.jsonl (see README, "Answer quality").
+    SIMILARITY, OVERLAP, PASSAGE, SPAN = 0.4, 0.4, 0.4, 0.8
+    READ_TOP = 8
 
-    def candidates(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[SentenceCandidate]:
-        """Every sentence of the passages once, with its similarity and term overlap with the question."""
-        seen: dict[int, Passage] = {}
-        for passage in passages:
-            for n in range(passage.chunk.first_sentence, passage.chunk.last_sentence):
-                if n not in seen or passage.score > seen[n].score:
-                    seen[n] = passage
-        numbers = [n for n in seen if self._sentence_words(n) >= MIN_SENTENCE_WORDS] or list(seen)
-        if not numbers:
-            return []
-        texts = [self.sentence_text(n) for n in numbers]
-        similarities = self.index.sentence_vectors[numbers] @ query_vector if self.index.sentence_vectors is not None \
-            else np.array([seen[n].dense_score for n in numbers])
-        question_terms = set(bm25_tokens([question])[0])
-        sentence_terms = bm25_tokens(texts)
-        return [
-            SentenceCandidate(
-                sentence_number=n,
-                sentence=self.index.sentences[n],
-                passage=seen[n],
-                similarity=float(similarity),
-                overlap=len(question_terms & set(terms)) / len(question_terms) if question_terms else 0.0,
-            )
-            for n, similarity, terms in zip(numbers, similarities, sentence_terms)
-        ]
+    def __init__(self, index: Index, reader: Reader | None = None, confidence: ConfidenceModel | None = None,
+                 min_confidence: float | None = None):
+        self.index = index
+        self.reader = reader or HeuristicReader()
+        self.confidence = confidence or ConfidenceModel.load()
+        self.min_confidence = self.confidence.threshold if min_confidence is None else min_confidence
 
     def sentence_text(self, n: int) -> str:
         s = self.index.sentences[n]
         return self.index.document(s.doc_id).text[s.start:s.end]
 
-    def _sentence_words(self, n: int) -> int:
-        return len(self.sentence_text(n).split())
+    def candidates(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[SentenceCandidate]:
+        """Every sentence of the passages once, scored by similarity, term overlap and its passage's score."""
+        seen: dict[int, Passage] = {}
+        for passage in passages:
+            for n in range(passage.chunk.first_sentence, passage.chunk.last_sentence):
+                if n not in seen or passage.score > seen[n].score:
+                    seen[n] = passage
+        numbers = [n for n in seen if is_statement(self.sentence_text(n))] or list(seen)
+        if not numbers:
+            return []
+        if self.index.sentence_vectors is not None:
+            similarities = self.index.sentence_vectors[numbers] @ query_vector
+        else:
+            similarities = np.array([seen[n].dense_score for n in numbers])
+        terms = content_stems(question)
+        candidates = []
+        for n, similarity in zip(numbers, similarities):
+            overlap = len(terms & content_stems(self.sentence_text(n))) / len(terms) if terms else 0.0
+            candidate = SentenceCandidate(n, self.index.sentences[n], seen[n], float(similarity), overlap)
+            candidate.score = (self.SIMILARITY * candidate.similarity + self.OVERLAP * overlap
+                               + self.PASSAGE * seen[n].score)
+            candidates.append(candidate)
+        return candidates
+
+    def read(self, question: str, candidates: list[SentenceCandidate]) -> list[SentenceCandidate]:
+        """Run the reader on the best sentences; a typed span adds to its sentence's score."""
+        top = sorted(candidates, key=lambda c: c.score, reverse=True)[:self.READ_TOP]
+        inputs = []
+        for c in top:
+            entities = self.index.entities_in(c.sentence)
+            document = self.index.document(c.sentence.doc_id)
+            inputs.append(SentenceInput(c.sentence.doc_id, c.sentence.start, self.sentence_text(c.sentence_number),
+                                        tuple(entities), tuple(self.index.entity_rarity(document.text[e.start:e.end])
+                                                               for e in entities)))
+        for candidate, span in zip(top, self.reader.run(question, inputs)):
+            candidate.span = span
+            if span is not None and span.typed:
+                candidate.score += self.SPAN * span.score
+        return sorted(top, key=lambda c: c.score, reverse=True)
+
+    def rank(self, question: str, query_vector: np.ndarray,
+             passages: list[Passage]) -> list[tuple[AnswerGroup, list[float]]]:
+        """Distinct answers, best first, each with the features its confidence is computed from."""
+        candidates = self.candidates(question, query_vector, passages)
+        if not candidates:
+            return []
+        groups = self._group(self.read(question, candidates), passages)
+        groups.sort(key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
+        ranked = []
+        for i, group in enumerate(groups):
+            runner_up = groups[1 if i == 0 else 0].best.score if len(groups) > 1 else 0.0
+            ranked.append((group, self.features(question, group, runner_up)))
+        return ranked
 
     def run(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> Answer:
-        candidates = self.candidates(question, query_vector, passages)
-        for c in candidates:
-            c.score = 0.55 * c.similarity + 0.25 * c.overlap + 0.2 * c.passage.score
-        if not candidates:
+        ranked = self.rank(question, query_vector, passages)
+        if not ranked:
             return Answer(question, None, 0.0, [], passages, message=NO_ANSWER_MESSAGE)
-        best = max(candidates, key=lambda c: c.score)
-        confidence = self.confidence(best.score)
+        best, features = ranked[0]
+        confidence = self.confidence(features)
         if confidence < self.min_confidence:
             return Answer(question, None, confidence, [], passages, message=NO_ANSWER_MESSAGE)
-        citation = self.citation(best.sentence, best.passage)
-        return Answer(question, citation.text, confidence, [citation], passages, sentence=citation)
+        top = best.best
+        sentence = self.citation(top.sentence, top.passage)
+        span = top.span
+        answer = sentence if span is None else self.citation(Span(top.sentence.doc_id, span.start, span.end),
+                                                             top.passage)
+        return Answer(question, answer.text, confidence, [sentence], passages, sentence=sentence, span=answer)
+
+    def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
+        """What the confidence is computed from; the last two catch on-topic questions the text doesn't answer:
+        rare question terms, and the question's numbers and names, missing from the answering sentence."""
+        top = group.best
+        typed = 1.0 if top.span is not None and top.span.typed else 0.0
+        sentence = self.sentence_text(top.sentence_number)
+        terms = bm25_tokens([question])[0]
+        sentence_terms = set(bm25_tokens([sentence])[0])
+        weights = [self.index.term_idf(t) for t in terms]
+        covered = sum(w for t, w in zip(terms, weights) if t in sentence_terms) / sum(weights) if terms else 0.0
+        specifics = _specifics(question)
+        context = (sentence + " " + top.passage.title).lower()
+        missing = sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
+        return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
+                covered, missing]
+
+    def _group(self, candidates: list[SentenceCandidate], passages: list[Passage]) -> list[AnswerGroup]:
+        """Merge candidates whose answers normalize alike (or one contains the other); support counts the
+        passages that also state the answer."""
+        groups: list[tuple[str, AnswerGroup]] = []
+        for candidate in candidates:
+            text = candidate.span.text if candidate.span else self.sentence_text(candidate.sentence_number)
+            key = normalize_answer(text)
+            for existing_key, group in groups:
+                if key == existing_key or (candidate.span and key and existing_key and
+                                           (key in existing_key or existing_key in key)):
+                    group.members.append(candidate)
+                    break
+            else:
+                groups.append((key, AnswerGroup([candidate])))
+        for key, group in groups:
+            if group.best.span is not None and key:
+                pattern = re.compile(re.escape(group.best.span.text), re.IGNORECASE)
+                for passage in passages:
+                    if pattern.search(passage.text) and all(m.passage is not passage for m in group.members):
+                        group.members.append(SentenceCandidate(-1, group.best.sentence, passage, 0.0, 0.0, 0.0))
+        return [group for _, group in groups]
 
     def citation(self, span: Span, passage: Passage) -> Citation:
         document = self.index.document(span.doc_id)

@@ -27,7 +27,10 @@ BOILERPLATE_LINE = re.compile(
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 HTML_DROP = "script, style, nav, header, footer, aside, noscript, form, iframe, svg, button"
 HTML_BLOCKS = frozenset(
-    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "figcaption", "dt", "dd", "td", "th", "caption", "div", "section", "article", "main", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure", "details", "summary", "address"]
+    """
+p h1 h2 h3 h4 h5 h6 li blockquote pre figcaption dt dd td th caption div section article main ul ol dl
+table thead tbody tfoot tr figure details summary address
+""".split()
 )
 
 
@@ -85,7 +88,7 @@ def _read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
             raise LoadError(f"{path.name}: invalid YAML front matter: {exc}") from exc
         if not isinstance(meta, dict):
             raise LoadError(f"{path.name}: front matter must be a mapping")
-        text = text.replace("\r\n", "\n")[match.end():]
+        text = text.replace("\r\n", "\n")[match.end() :]
     if "title" not in meta:
         heading = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
         if heading:
@@ -244,8 +247,11 @@ def corpus_files(root: Path) -> list[Path]:
     """Every loadable file under root, in a stable order."""
     root = Path(root)
     return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not p.name.startswith(".")
         and p.name.lower() != "readme.md"
     )
 

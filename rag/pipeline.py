@@ -7,6 +7,7 @@ from pathlib import Path
 from rag.answering import AnswerExtractor
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Encoder
+from rag.reader import make_reader
 from rag.retrieval import Filters, HybridRetriever
 from rag.settings import Settings
 from rag.store import BuildReport, Index, IndexBuilder, load_index
@@ -18,7 +19,8 @@ class QAPipeline:
         self.encoder = encoder or Encoder(settings.model, settings.embed_batch_size)
         self.index = index or load_index(settings.index_dir, self.encoder.name)
         self.retriever = HybridRetriever(self.index, settings.dense_weight, settings.candidates_per_side)
-        self.extractor = AnswerExtractor(self.index, settings.min_confidence)
+        self.extractor = AnswerExtractor(self.index, make_reader(settings.reader_model),
+                                         min_confidence=settings.min_confidence)
 
     @classmethod
     def build(cls, settings: Settings, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +24,14 @@ import faiss
 import numpy as np
 import Stemmer
 
+from rag.annotation import LABEL_CODES, LABELS, EntitySpan, EntityTagger
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Encoder
 from rag.loaders import load_corpus
 from rag.settings import Settings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -85,14 +88,48 @@ class Index:
     sentence_vectors: np.ndarray | None
     dense: faiss.Index
     bm25: bm25s.BM25
+    # Typed spans per document, sorted by start: what exact answers are cut from.
+    entities: list[list[EntitySpan]]
     doc_index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.doc_index = {d.doc_id: i for i, d in enumerate(self.documents)}
+        self._entity_starts = [np.array([e.start for e in spans], dtype=np.int64) for spans in self.entities]
+        self._entity_documents = Counter(
+            text for d, spans in zip(self.documents, self.entities) for text in {d.text[e.start:e.end].lower() for e in spans})
+
+    def term_idf(self, stem: str) -> float:
+        """Inverse chunk frequency of a BM25 term (stemmed); unseen terms get the highest value."""
+        if not hasattr(self, "_chunk_frequency"):
+            self._chunk_frequency = np.diff(np.asarray(self.bm25.scores["indptr"]))
+        column = self.bm25.vocab_dict.get(stem)
+        found = int(self._chunk_frequency[column]) if column is not None else 0
+        return math.log((len(self.chunks) + 1) / (found + 0.5))
+
+    def entity_rarity(self, text: str) -> float:
+        """1 for a name found in one document, near 0 for one found in all (like "India" here)."""
+        found = self._entity_documents.get(text.lower(), 1)
+        return 1.0 - math.log(found) / math.log(len(self.documents)) if len(self.documents) > 1 else 1.0
+
+    def entities_in(self, span: Span) -> list[EntitySpan]:
+        """Typed spans lying wholly inside a span of a document."""
+        i = self.doc_index[span.doc_id]
+        lo = int(np.searchsorted(self._entity_starts[i], span.start))
+        hi = int(np.searchsorted(self._entity_starts[i], span.end))
+        return [e for e in self.entities[i][lo:hi] if e.end <= span.end]
 
     def document(self, doc_id: str) -> Document | None:
         i = self.doc_index.get(doc_id)
         return None if i is None else self.documents[i]
+
+
+@dataclass(slots=True)
+class CachedDocument:
+    """What a rebuild can reuse for an unchanged document."""
+
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray | None
+    entities: list[EntitySpan]
 
 
 @dataclass
@@ -165,6 +202,9 @@ def load_index(index_dir: Path, model_name: str | None = None) -> Index:
         ordinal[int(d)] = k + 1
         chunks.append(Chunk(doc_ids[d], int(s), int(e), f"{doc_ids[d]}#{k}", int(fs), int(ls)))
     sentence_path = generation / "sentence_vectors.npy"
+    entities: list[list[EntitySpan]] = [[] for _ in documents]
+    for d, start, end, label in np.load(generation / "entities.npy"):
+        entities[d].append(EntitySpan(int(start), int(end), LABELS[label]))
     return Index(
         manifest=manifest,
         documents=documents,
@@ -174,6 +214,7 @@ def load_index(index_dir: Path, model_name: str | None = None) -> Index:
         sentence_vectors=np.load(sentence_path) if sentence_path.exists() else None,
         dense=faiss.read_index(str(generation / "dense.faiss")),
         bm25=bm25s.BM25.load(str(generation / "bm25"), show_progress=False),
+        entities=entities,
     )
 
 
@@ -184,6 +225,7 @@ class IndexBuilder:
         self.settings = settings
         self.encoder = encoder
         self.chunker = Chunker(settings.chunk_words, settings.chunk_overlap_words)
+        self.tagger = EntityTagger(use_spacy=settings.spacy_entities)
 
     def _parameters(self) -> dict[str, Any]:
         return {
@@ -193,6 +235,7 @@ class IndexBuilder:
             "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
             "sentence_vectors": self.settings.embed_sentences,
             "ann_threshold": self.settings.ann_threshold,
+            "entity_tagger": self.tagger.backend,
         }
 
     def _up_to_date(self, previous: dict | None, fingerprint: str) -> bool:
@@ -233,51 +276,49 @@ class IndexBuilder:
             return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
                                time.perf_counter() - started, index_dir)
         parameters = self._parameters()
-        reusable = self._reusable_vectors(index_dir, previous, parameters)
+        reusable = self._reusable(index_dir, previous, parameters)
 
         sentences: list[Span] = []
         chunks: list[Chunk] = []
         hashes: list[str] = []
-        doc_chunk_vectors: list[np.ndarray | None] = []
-        doc_sentence_vectors: list[np.ndarray | None] = []
-        chunk_texts: list[str] = []
-        sentence_texts: list[str] = []
-        counts: dict[str, tuple[int, int]] = {}
+        cached: list[CachedDocument | None] = []
         for document in documents:
             doc_sentences = split_sentences(document)
             doc_chunks = self.chunker.run(document, doc_sentences, first_index=len(sentences))
             digest = document_hash(document)
-            cached = reusable.get(digest)
-            if cached is not None and len(cached[0]) == len(doc_chunks):
-                doc_chunk_vectors.append(cached[0])
-                doc_sentence_vectors.append(cached[1])
-            else:
-                doc_chunk_vectors.append(None)
-                doc_sentence_vectors.append(None)
-                chunk_texts += [embedding_text(document.title, document.text[c.start:c.end]) for c in doc_chunks]
-                sentence_texts += [document.text[s.start:s.end] for s in doc_sentences]
-                counts[document.doc_id] = (len(doc_chunks), len(doc_sentences))
+            hit = reusable.get(digest)
+            cached.append(hit if hit is not None and len(hit.chunk_vectors) == len(doc_chunks) else None)
             sentences.extend(doc_sentences)
             chunks.extend(doc_chunks)
             hashes.append(digest)
 
-        # One encoder call per kind over all changed documents keeps batches full.
-        embedded = sum(v is None for v in doc_chunk_vectors)
-        new_chunk_vectors = self.encoder.encode(chunk_texts, progress=progress)
-        new_sentence_vectors = self.encoder.encode(sentence_texts, progress=progress) \
-            if self.settings.embed_sentences else None
-        chunk_parts, sentence_parts = [], []
-        next_chunk = next_sentence = 0
-        for document, cached_chunks, cached_sentences in zip(documents, doc_chunk_vectors, doc_sentence_vectors):
-            if cached_chunks is None:
-                n_chunks, n_sentences = counts[document.doc_id]
-                cached_chunks = new_chunk_vectors[next_chunk:next_chunk + n_chunks]
-                if new_sentence_vectors is not None:
-                    cached_sentences = new_sentence_vectors[next_sentence:next_sentence + n_sentences]
-                next_chunk += n_chunks
-                next_sentence += n_sentences
-            chunk_parts.append(cached_chunks)
-            sentence_parts.append(cached_sentences)
+        # Only changed documents are embedded and tagged, in one call per kind so batches stay full.
+        changed = [i for i, hit in enumerate(cached) if hit is None]
+        changed_ids = {documents[i].doc_id for i in changed}
+        titles = {d.doc_id: d.title for d in documents}
+        texts = {d.doc_id: d.text for d in documents}
+        new_chunks = [c for c in chunks if c.doc_id in changed_ids]
+        new_sentences = [s for s in sentences if s.doc_id in changed_ids]
+        chunk_vectors = iter(self.encoder.encode(
+            [embedding_text(titles[c.doc_id], texts[c.doc_id][c.start:c.end]) for c in new_chunks], progress=progress))
+        sentence_vectors = iter(self.encoder.encode(
+            [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress)
+            if self.settings.embed_sentences else [])
+        new_entities = iter(self.tagger.run_many([documents[i] for i in changed]))
+        chunk_counts = Counter(c.doc_id for c in new_chunks)
+        sentence_counts = Counter(s.doc_id for s in new_sentences)
+        chunk_parts, sentence_parts, entities = [], [], []
+        for document, hit in zip(documents, cached):
+            if hit is None:
+                hit = CachedDocument(
+                    np.array([next(chunk_vectors) for _ in range(chunk_counts[document.doc_id])], dtype=np.float32),
+                    np.array([next(sentence_vectors) for _ in range(sentence_counts[document.doc_id])],
+                             dtype=np.float32)
+                    if self.settings.embed_sentences else None,
+                    next(new_entities))
+            chunk_parts.append(hit.chunk_vectors)
+            sentence_parts.append(hit.sentence_vectors)
+            entities.append(hit.entities)
 
         manifest = {
             **parameters,
@@ -285,17 +326,19 @@ class IndexBuilder:
             "documents": len(documents),
             "chunks": len(chunks),
             "sentences": len(sentences),
+            "entities": sum(map(len, entities)),
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,
-                    np.concatenate(chunk_parts).astype(np.float32),
-                    np.concatenate(sentence_parts).astype(np.float32) if self.settings.embed_sentences else None)
-        return BuildReport("built", len(documents), len(chunks), embedded, len(documents) - embedded,
+                    np.concatenate(chunk_parts).reshape(-1, self.encoder.dimension),
+                    np.concatenate(sentence_parts).reshape(-1, self.encoder.dimension)
+                    if self.settings.embed_sentences else None, entities)
+        return BuildReport("built", len(documents), len(chunks), len(changed), len(documents) - len(changed),
                            time.perf_counter() - started, index_dir)
 
-    def _reusable_vectors(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, tuple]:
-        """Vectors of the live index by document hash, when it was built with the same parameters."""
+    def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
+        """Vectors and typed spans of the live index by document hash, when built with the same parameters."""
         if previous is None or any(previous.get(k) != v for k, v in parameters.items()):
             return {}
         try:
@@ -303,18 +346,19 @@ class IndexBuilder:
         except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
             return {}
         hashes = json.loads((_live_generation(index_dir) / "document_hashes.json").read_text())
-        by_doc: dict[str, tuple] = {}
         chunk_doc = np.array([old.doc_index[c.doc_id] for c in old.chunks])
         sentence_doc = np.array([old.doc_index[s.doc_id] for s in old.sentences])
-        for i, digest in enumerate(hashes):
-            chunk_rows = old.chunk_vectors[chunk_doc == i]
-            sentence_rows = old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None
-            by_doc[digest] = (chunk_rows, sentence_rows)
-        return by_doc
+        return {
+            digest: CachedDocument(
+                old.chunk_vectors[chunk_doc == i],
+                old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None,
+                old.entities[i])
+            for i, digest in enumerate(hashes)
+        }
 
     def _write(self, index_dir: Path, manifest: dict, documents: list[Document], hashes: list[str],
                sentences: list[Span], chunks: list[Chunk], chunk_vectors: np.ndarray,
-               sentence_vectors: np.ndarray | None) -> None:
+               sentence_vectors: np.ndarray | None, entities: list[list[EntitySpan]]) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         name = f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         staging = index_dir / f".{name}.tmp"
@@ -330,6 +374,9 @@ class IndexBuilder:
             np.save(staging / "chunks.npy",
                     np.array([(doc_number[c.doc_id], c.start, c.end, c.first_sentence, c.last_sentence)
                               for c in chunks], dtype=np.int64).reshape(-1, 5))
+            np.save(staging / "entities.npy",
+                    np.array([(d, e.start, e.end, LABEL_CODES[e.label]) for d, spans in enumerate(entities)
+                              for e in spans], dtype=np.int64).reshape(-1, 4))
             np.save(staging / "chunk_vectors.npy", chunk_vectors)
             if sentence_vectors is not None:
                 np.save(staging / "sentence_vectors.npy", sentence_vectors)

@@ -34,7 +34,7 @@ FORMATS = {
     "b-delhi-metro-western-freight-corridor": "docx",
 }
 
-FIXED_TIME = dt.datetime(2026, 1, 20, 0, 0, 0, tzinfo=dt.timezone.utc)
+FIXED_TIME = dt.datetime(2026, 1, 20, 0, 0, 0, tzinfo=dt.UTC)
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 META_KEYS = ("title", "date", "type", "tags", "sources")
 
@@ -73,7 +73,7 @@ def check_latin1(path: Path, texts: list[str]) -> None:
         try:
             text.encode("latin-1")
         except UnicodeEncodeError as exc:
-            raise SystemExit(f"{path.name}: character outside latin-1 (core PDF fonts): {text[exc.start:exc.end]!r}")
+            raise SystemExit(f"{path.name}: character outside latin-1 (core PDF fonts): {text[exc.start:exc.end]!r}") from exc
 
 
 def subject_for(meta: dict) -> str:

@@ -58,7 +58,8 @@ def test_loading_another_format_version_says_how_to_rebuild(corpus_copy, tmp_pat
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     build(settings, encoder)
     monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
-    with pytest.raises(IndexMismatch, match="format 1 does not match.*`rag index`"):
+    expected = f"format {store.FORMAT_VERSION - 1} does not match this version's format {store.FORMAT_VERSION}"
+    with pytest.raises(IndexMismatch, match=f"{expected}.*`rag index`"):
         load_index(settings.index_dir, "all-MiniLM-L6-v2")
 
 

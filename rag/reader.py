@@ -1,0 +1,486 @@
+"""Readers cut the exact answer out of a sentence.
+
+`HeuristicReader` types the question (who, when, where, how much, how many, which, what-is, why) and picks a
+typed span found at index time (rag.annotation), scored by type match, closeness to the question's terms,
+and not repeating the question; for untyped questions it takes the longest clause that the question does
+not already say. `TransformersReader` uses a local Hugging Face extractive-QA model instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+import Stemmer
+
+from rag.annotation import EntitySpan
+
+_STEMMER = Stemmer.Stemmer("english")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9$%.,'/-]*[A-Za-z0-9%]|[A-Za-z0-9]")
+
+STOP_WORDS = frozenset(
+    """
+a an the and or but of to in on at by for from with as into onto over under about after before between
+during is are was were be been being am do does did has have had having will would shall should can
+could may might must it its this that these those there their they them he she his her him we our us you
+your i me my which what who whom whose when where why how than then so such not no nor also only very
+just both each either up out off any all some more most much many other same own too s t
+""".split()
+)
+QUESTION_WORDS = frozenset(
+    """
+what which who whom whose when where why how
+""".split()
+)
+# Words that lead into an answer clause without being part of it ("is made up of | Australia, India, ...").
+CLAUSE_LEAD = STOP_WORDS | frozenset(
+    """
+made make makes called named known include includes included including consist consists consisted
+comprise comprises comprised cover covers covered covering mean means meant refer refers stand stands
+aim aims aimed seek seeks sought set sets agreed decided launched described describe describes said says
+became become
+""".split()
+)
+
+
+class AnswerType(Enum):
+    PERSON = "person"
+    DATE = "date"
+    PLACE = "place"
+    MONEY = "money"
+    PERCENT = "percent"
+    COUNT = "count"
+    QUANTITY = "quantity"
+    ORGANIZATION = "organization"
+    NAMED = "named"  # which/what + a noun: any named thing
+    DEFINITION = "definition"
+    REASON = "reason"
+    DESCRIPTION = "description"
+
+
+LABELS_FOR: dict[AnswerType, frozenset[str]] = {
+    AnswerType.PERSON: frozenset({"PERSON"}),
+    AnswerType.DATE: frozenset({"DATE", "TIME"}),
+    AnswerType.PLACE: frozenset({"GPE", "LOC", "FAC"}),
+    AnswerType.MONEY: frozenset({"MONEY"}),
+    AnswerType.PERCENT: frozenset({"PERCENT"}),
+    AnswerType.COUNT: frozenset({"CARDINAL", "QUANTITY"}),
+    # "How long" asks for a length or a duration ("17 years" is a DATE to spaCy).
+    AnswerType.QUANTITY: frozenset({"QUANTITY", "CARDINAL", "MONEY", "PERCENT", "DATE"}),
+    AnswerType.ORGANIZATION: frozenset({"ORG", "NORP"}),
+    AnswerType.NAMED: frozenset(
+        {"ORG", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "FAC", "PERSON", "GPE", "LOC", "NORP", "LANGUAGE"}
+    ),
+}
+
+_NAME_TYPES = frozenset({AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANIZATION})
+
+# Patterns see the lower-cased question; see answer_type for which match wins.
+_TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
+    (t, re.compile(p))
+    for t, p in (
+        (
+            AnswerType.PERCENT,
+            r"\b(what|which) (interest |growth |tax |tariff )?(percentage|percent|share|proportion|"
+            r"fraction|rate)\b|\bhow much of\b",
+        ),
+        (
+            AnswerType.DATE,
+            r"\bwhen\b|\b(what|which|in what|in which|on what|on which) (year|date|dates|day|month|decade)\b"
+            r"|\bwhat (were|was|are|is) the (dates?|years?|day|month)\b|\bby when\b|\bsince when\b",
+        ),
+        (AnswerType.COUNT, r"\bhow many\b|\b(what|which) (number|count)\b"),
+        (
+            AnswerType.MONEY,
+            r"\bhow much\b|\b(what|which) (amount|sum|value|cost|price|budget|investment|loan|target)\b"
+            r"|\bhow (large|big) (a |an |the )?(loan|investment|target|amount|sum)\b",
+        ),
+        (
+            AnswerType.QUANTITY,
+            r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy)\b"
+            r"|\b(what|which) (speed|length|distance|capacity|size|height)\b",
+        ),
+        (
+            AnswerType.PLACE,
+            r"\bwhere\b|\b(what|which|in what|in which|at what|at which) (city|cities|country|countries|"
+            r"state|states|prefecture|prefectures|place|places|region|port|venue|town|location|island|"
+            r"district|capital)\b",
+        ),
+        (
+            AnswerType.ORGANIZATION,
+            r"\b(what|which) ([a-z-]+ ){0,2}(company|companies|firm|firms|organi[sz]ations?|"
+            r"agency|agencies|banks?|ministry|ministries|body|bodies|institutions?|universit(y|ies)|"
+            r"trading house|corporations?|operators?|manufacturers?|maker|makers|business federation)\b",
+        ),
+        (
+            AnswerType.PERSON,
+            r"^(who|whom|whose)\b|\b(who|whom|whose)\b|\b(what|which) (japanese |indian |former |then )?"
+            r"(prime minister|minister|leader|official|person|people|president|ambassador|envoy|"
+            r"foreign minister|emperor|chief)\b",
+        ),
+        (
+            AnswerType.REASON,
+            r"^why\b|\bwhy\b|\bfor what (reason|purpose)\b|\bwhat (was|is) the (reason|purpose|aim|goal)\b",
+        ),
+        (
+            AnswerType.DEFINITION,
+            r"^(what|who) (is|are|was|were) (an? |the )?[^ ]+( [^ ]+){0,5}\??$|\bwhat does .* "
+            r"(mean|stand for)\b|\bdefine\b|\bwhat is meant by\b",
+        ),
+        (
+            AnswerType.NAMED,
+            r"^(which|what) [a-z-]+( [a-z-]+)? (did|does|do|was|were|is|are|has|have|will)\b"
+            r"|^(in|on|at|under|from) (which|what)\b",
+        ),
+    )
+)
+
+
+def answer_type(question: str) -> AnswerType:
+    """The rule matching earliest in the question wins: the leading wh-phrase, not a later "when" clause."""
+    q = " ".join(question.lower().replace("?", " ").split())
+    matches = [
+        (m.start(), order, kind) for order, (kind, pattern) in enumerate(_TYPE_RULES) if (m := pattern.search(q))
+    ]
+    return min(matches)[2] if matches else AnswerType.DESCRIPTION
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) for each word of a text; numbers keep their inner dots and commas."""
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+
+
+def content_stems(text: str) -> set[str]:
+    return {
+        _STEMMER.stemWord(w.lower())
+        for _, _, w in words(text)
+        if w.lower() not in STOP_WORDS and w.lower() not in QUESTION_WORDS
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceInput:
+    """A sentence the reader may cut an answer from; offsets are into its document."""
+
+    doc_id: str
+    start: int
+    text: str
+    entities: tuple[EntitySpan, ...] = ()
+    # Per entity, 1 when its name is rare in the collection, 0 when every document has it.
+    rarity: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SpanAnswer:
+    start: int  # document offsets
+    end: int
+    text: str
+    score: float  # in [0, 1]: how well the span fits the question
+    typed: bool  # a span of the expected answer type
+
+
+class Reader(Protocol):
+    name: str
+
+    def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
+        """The best span of each sentence, or None where the reader finds none."""
+
+
+_AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
+_NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
+_ARTICLES = frozenset({"the", "a", "an"})
+_MAX_ITEM_WORDS = 8
+_PREDICATE_END = re.compile(
+    r"[;]|, (?:and|which|who|whose|where|while|giving|held|launched|but|with|on which|as|after|"
+    r"before|so|usually|whereas|although|making|including)\b|\.$"
+)
+
+
+def is_list_question(question: str) -> bool:
+    """Asks for several things: "Which countries ...", "Who were ...", "Name the ..."."""
+    q = question.lower().strip()
+    if re.match(r"^(who|what) (were|are)\b|^(name|list) ", q):
+        return True
+    m = re.match(r"^(?:(?:in|on|at|from|under|with|between|among) )?(?:which|what)((?: [a-z-]+){1,4})", q)
+    if not m:
+        return False
+    for word in m.group(1).split():
+        if word in _AUXILIARY:
+            return False
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
+            return True
+    return False
+
+
+def _asked_acronym(question: str) -> str | None:
+    m = re.search(
+        r"\b(?i:what (?:does|did|do) (?:the )?|what (?:is|are|was) (?:the )?)([A-Z][A-Z0-9]{1,7})\b", question
+    )
+    return m.group(1) if m else None
+
+
+def _expansion(text: str, acronym: str) -> tuple[int, int] | None:
+    """A run of capitalized words that spells the acronym: Supply Chain Resilience Initiative (SCRI),
+    Japan-India Maritime Exercise (JIMEX), Japan-India AI Cooperation Initiative (JAI)."""
+    if acronym not in text:
+        return None
+    best = None
+    for run in re.finditer(r"[A-Z][\w-]*(?: (?:(?:of|for|and|the|on|in|to) ){0,2}[A-Z][\w-]*)+", text):
+        pieces = list(re.finditer(r"[A-Z][\w-]*", run.group()))
+        for first in range(len(pieces)):  # "The India-Japan Comprehensive ..." may start mid-run
+            start = run.start() + pieces[first].start()
+            candidate = text[start : run.end()]
+            initials = "".join(p[0] for m in pieces[first:] for p in m.group().split("-") if p[:1].isupper())
+            if candidate == acronym or initials[:1] != acronym[0] or len(pieces) - first > len(acronym) + 2:
+                continue
+            if _subsequence(acronym, initials) or (
+                _subsequence(initials, acronym) and _subsequence(acronym.lower(), candidate.lower())
+            ):
+                if best is None or run.end() - start > best[1] - best[0]:
+                    best = (start, run.end())
+                break
+    return best
+
+
+def _subsequence(needle: str, haystack: str) -> bool:
+    letters = iter(haystack)
+    return all(ch in letters for ch in needle)
+
+
+def _tail_start(text: str, start: int, end: int) -> int:
+    """Where the first item of an enumeration begins: after the last link word before it."""
+    pieces = list(re.finditer(r"\S+", text[start:end]))
+    first = len(pieces)
+    for piece in reversed(pieces):
+        word = piece.group().lower().strip("\"'(")
+        if word in _ARTICLES:
+            first -= 1
+            break
+        if word in CLAUSE_LEAD or first <= len(pieces) - _MAX_ITEM_WORDS:
+            break
+        first -= 1
+    return start + pieces[first].start() if first < len(pieces) else end
+
+
+def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
+    """The longest "A, B, C and D" list in a sentence that is not the question's own words."""
+    best = None
+    for conj in re.finditer(r",? (?:and|or) ", text):
+        items: list[tuple[int, int]] = []
+        end = conj.start()
+        while True:
+            comma = max(text.rfind(", ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
+            start = comma + 2 if comma >= 0 else 0
+            if comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS:
+                items.insert(0, (_tail_start(text, start, end), end))
+                break
+            items.insert(0, (start, end))
+            end = comma
+        if items[0][0] >= items[0][1]:
+            continue
+        after = conj.end()
+        stop = re.search(r"[,;:](?:\s|$)|\.(?:\s|$)|$", text[after:]).start() + after
+        last_words = list(re.finditer(r"\S+", text[after:stop]))
+        if not last_words:
+            continue
+        names = all(w[:1].isupper() or w[:1].isdigit() or w in _ARTICLES for s, e in items for w in text[s:e].split())
+        count = 0
+        for w in last_words:
+            token = w.group()
+            if names and not (token[:1].isupper() or token[:1].isdigit() or token[:1] == "(" or token in _ARTICLES):
+                break
+            count += 1
+            if count >= _MAX_ITEM_WORDS:
+                break
+        if count == 0:
+            continue
+        span = (items[0][0], after + last_words[count - 1].end())
+        if content_stems(text[span[0] : span[1]]) <= terms:
+            continue
+        if best is None or span[1] - span[0] > best[1] - best[0]:
+            best = span
+    return best
+
+
+def _predicate(text: str, tokens, stems, terms) -> tuple[int, int] | None:
+    """For "What is X?": what follows the first "is/are/means" after X is named, up to the clause's end."""
+    subject_end = next((e for (s, e, _), stem in zip(tokens, stems) if stem in terms), None)
+    if subject_end is None:
+        return None
+    copula = re.compile(r"\b(?:is|are|was|were|means|refers to|stands for)\s").search(text, subject_end)
+    if copula is None:
+        return None
+    start = copula.end()
+    end_match = _PREDICATE_END.search(text, start)
+    end = end_match.start() if end_match else len(text)
+    end = len(text[:end].rstrip(" ,;:."))
+    return (start, end) if len(text[start:end].split()) >= 2 else None
+
+
+def _span(sentence: SentenceInput, start: int, end: int, score: float) -> SpanAnswer:
+    return SpanAnswer(sentence.start + start, sentence.start + end, sentence.text[start:end], score, True)
+
+
+class HeuristicReader:
+    name = "heuristic"
+
+    def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
+        kind = answer_type(question)
+        terms = content_stems(question)
+        acronym = _asked_acronym(question)
+        listing = is_list_question(question)
+        return [self._read(kind, terms, question.lower(), s, acronym, listing) for s in sentences]
+
+    def _read(
+        self,
+        kind: AnswerType,
+        terms: set[str],
+        question: str,
+        sentence: SentenceInput,
+        acronym: str | None = None,
+        listing: bool = False,
+    ) -> SpanAnswer | None:
+        tokens = words(sentence.text)
+        stems = [_STEMMER.stemWord(w.lower()) for _, _, w in tokens]
+        anchors = [i for i, stem in enumerate(stems) if stem in terms]
+        if acronym:
+            expansion = _expansion(sentence.text, acronym)
+            if expansion:
+                return _span(sentence, *expansion, 0.9)
+        if listing:
+            enumeration = _enumeration(sentence.text, terms)
+            if enumeration:
+                return _span(sentence, *enumeration, 0.8)
+        if kind is AnswerType.DEFINITION:
+            predicate = _predicate(sentence.text, tokens, stems, terms)
+            if predicate:
+                return _span(sentence, *predicate, 0.7)
+        labels = LABELS_FOR.get(kind)
+        if labels:
+            # spaCy's small model often swaps person, place and organization labels: others count, for less.
+            fallback = LABELS_FOR[AnswerType.NAMED] - {"NORP"} if kind in _NAME_TYPES else frozenset()
+            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors)
+            if typed is not None:
+                return typed
+        if kind in (AnswerType.NAMED, AnswerType.ORGANIZATION):
+            return self._clause(sentence, tokens, stems, terms)
+        if kind in (AnswerType.DEFINITION, AnswerType.REASON, AnswerType.DESCRIPTION):
+            return self._clause(sentence, tokens, stems, terms)
+        return None
+
+    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors) -> SpanAnswer | None:
+        best: SpanAnswer | None = None
+        rarity = sentence.rarity or (1.0,) * len(sentence.entities)
+        for entity, rare in zip(sentence.entities, rarity):
+            if entity.label not in labels and entity.label not in fallback:
+                continue
+            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
+            entity_stems = content_stems(text)
+            if (entity_stems and entity_stems <= terms) or text.lower() in question:
+                continue  # the question already says it
+            repeated = len(entity_stems & terms) / len(entity_stems) if entity_stems else 0.0
+            local_start = entity.start - sentence.start
+            positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
+            distance = min((abs(a - p) for a in anchors for p in positions), default=len(tokens))
+            base = 0.4 if entity.label in labels else 0.2
+            score = base + 0.4 / (1 + distance / 4) + 0.2 * rare - 0.6 * repeated
+            if best is None or score > best.score:
+                best = SpanAnswer(entity.start, entity.end, text, round(min(score, 1.0), 4), True)
+        return best
+
+    def _clause(self, sentence: SentenceInput, tokens, stems, terms) -> SpanAnswer | None:
+        """The longest run of words the question does not contain, without its leading link words."""
+        best_run: tuple[int, int] | None = None
+        best_len = 0
+        run_start = None
+        for i in range(len(tokens) + 1):
+            inside = i < len(tokens) and stems[i] not in terms
+            if inside and run_start is None:
+                run_start = i
+            if not inside and run_start is not None:
+                first, last = run_start, i - 1
+                while first <= last and tokens[first][2].lower() in CLAUSE_LEAD:
+                    first += 1
+                while last >= first and tokens[last][2].lower() in STOP_WORDS:
+                    last -= 1
+                size = sum(1 for k in range(first, last + 1) if tokens[k][2].lower() not in STOP_WORDS)
+                if size > best_len:
+                    best_run, best_len = (first, last), size
+                run_start = None
+        if best_run is None or best_len < 2 or best_len >= sum(1 for s in stems if s not in terms):
+            return None  # nothing shorter than the sentence itself
+        start, end = tokens[best_run[0]][0], tokens[best_run[1]][1]
+        text = sentence.text[start:end]
+        coverage = len(terms & set(stems)) / len(terms) if terms else 0.0
+        return SpanAnswer(sentence.start + start, sentence.start + end, text, round(0.3 + 0.4 * coverage, 4), False)
+
+
+class TransformersReader:
+    """A Hugging Face extractive-QA model from a local path (no download), used instead of the heuristic."""
+
+    def __init__(self, model_path: str, max_answer_tokens: int = 30):
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        from rag.embedding import ModelNotAvailable
+
+        self.name = f"transformers:{model_path}"
+        self._torch = torch
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
+            self._model = AutoModelForQuestionAnswering.from_pretrained(model_path, local_files_only=True).eval()
+        except (OSError, ValueError) as exc:
+            raise ModelNotAvailable(
+                f"cannot load the reader model {model_path!r} (RAG_READER_MODEL) offline: {exc}"
+            ) from exc
+        self.max_answer_tokens = max_answer_tokens
+
+    def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
+        if not sentences:
+            return []
+        encoded = self._tokenizer(
+            [question] * len(sentences),
+            [s.text for s in sentences],
+            truncation="only_second",
+            max_length=256,
+            padding=True,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = encoded.pop("offset_mapping")
+        with self._torch.no_grad():
+            output = self._model(
+                **{k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            )
+        start_probs = output.start_logits.softmax(-1)
+        end_probs = output.end_logits.softmax(-1)
+        answers: list[SpanAnswer | None] = []
+        for row, sentence in enumerate(sentences):
+            context = [i for i, seq in enumerate(encoded.sequence_ids(row)) if seq == 1]
+            best, best_score = None, 0.0
+            for i in context:
+                for j in context:
+                    if j < i or j - i >= self.max_answer_tokens:
+                        continue
+                    score = float(start_probs[row, i] * end_probs[row, j])
+                    if score > best_score:
+                        best, best_score = (int(offsets[row, i, 0]), int(offsets[row, j, 1])), score
+            if best is None or best[1] <= best[0]:
+                answers.append(None)
+                continue
+            answers.append(
+                SpanAnswer(
+                    sentence.start + best[0],
+                    sentence.start + best[1],
+                    sentence.text[best[0] : best[1]],
+                    round(best_score, 4),
+                    True,
+                )
+            )
+        return answers
+
+
+def make_reader(model_path: str | None) -> Reader:
+    return TransformersReader(model_path) if model_path else HeuristicReader()

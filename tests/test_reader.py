@@ -1,0 +1,91 @@
+import pytest
+
+from rag.annotation import EntityTagger
+from rag.documents import Document
+from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, is_list_question
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who co-chaired the 18th Strategic Dialogue?", AnswerType.PERSON),
+    ("Which Japanese prime minister visited India in August 2000 when the partnership began?", AnswerType.PERSON),
+    ("When did CEPA come into force?", AnswerType.DATE),
+    ("In which year were exports to begin?", AnswerType.DATE),
+    ("What were the dates of Motegi's visit?", AnswerType.DATE),
+    ("Where was the 12th Annual Summit held?", AnswerType.PLACE),
+    ("Which city did the leaders travel to?", AnswerType.PLACE),
+    ("How much did Japan pledge?", AnswerType.MONEY),
+    ("What interest rate does the loan carry?", AnswerType.PERCENT),
+    ("How many stations will the line have?", AnswerType.COUNT),
+    ("How long is the high-speed rail line?", AnswerType.QUANTITY),
+    ("Which Japanese rail operator trains the drivers?", AnswerType.ORGANIZATION),
+    ("What is the Joint Crediting Mechanism?", AnswerType.DEFINITION),
+    ("Why was the 2019 summit called off?", AnswerType.REASON),
+    ("Which lunar mission did ISRO and JAXA sign an arrangement on?", AnswerType.NAMED),
+    ("Tell me about the partnership", AnswerType.DESCRIPTION),
+])
+def test_answer_type(question, kind):
+    assert answer_type(question) is kind
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which countries make up the Quad?", True),
+    ("Who were Toyota Tsusho's partners?", True),
+    ("What topics did the talks cover?", True),
+    ("Which city hosted the summit?", False),
+    ("What does SCRI stand for?", False),
+    ("Which year was it?", False),
+])
+def test_list_questions(question, expected):
+    assert is_list_question(question) is expected
+
+
+@pytest.fixture(scope="module")
+def read():
+    tagger = EntityTagger()
+    reader = HeuristicReader()
+
+    def _read(question: str, sentence: str, offset: int = 100) -> str | None:
+        # The sentence sits at an offset inside a document, as it does in the index.
+        document = Document("d", "t", " " * offset + sentence)
+        entities = tuple(e for e in tagger.run_many([document])[0])
+        span = reader.run(question, [SentenceInput("d", offset, sentence, entities)])[0]
+        if span is None:
+            return None
+        assert document.text[span.start:span.end] == span.text, "offsets point at the span in the document"
+        return span.text
+
+    return _read
+
+
+@pytest.mark.parametrize("question, sentence, answer", [
+    ("Who co-chaired the dialogue with Jaishankar?",
+     "External Affairs Minister S. Jaishankar and Foreign Minister Toshimitsu Motegi co-chaired the dialogue.",
+     "Toshimitsu Motegi"),
+    ("When did the first Delhi Metro line open?", "The first Delhi Metro line opened on 24 December 2002.",
+     "24 December 2002"),
+    ("How much investment did Japan target over ten years?",
+     "Japan set a target of 10 trillion yen of private investment in India over the next ten years.",
+     "10 trillion yen"),
+    ("What interest rate does the bullet train loan carry?",
+     "The Japanese loan for the bullet train carries an interest rate of 0.1 percent over 50 years.", "0.1 percent"),
+    ("How many stations will the bullet train line have?", "The bullet train line will have 12 stations in all.",
+     "12"),
+    ("Which countries make up the Quad?", "The Quad is a grouping of four countries: Australia, India, Japan and "
+     "the United States.", "Australia, India, Japan and the United States"),
+    ("What is a bilateral currency swap arrangement?", "A bilateral currency swap arrangement is a standing "
+     "agreement under which the two sides can exchange their currencies, giving each a back-up source of dollars.",
+     "a standing agreement under which the two sides can exchange their currencies"),
+    ("What does SCRI stand for?", "In 2021 the three countries launched the Supply Chain Resilience Initiative (SCRI).",
+     "Supply Chain Resilience Initiative"),
+])
+def test_heuristic_reader_cuts_the_exact_span(read, question, sentence, answer):
+    assert read(question, sentence) == answer
+
+
+def test_a_name_the_question_already_says_is_not_the_answer(read):
+    sentence = "Narendra Modi met Shigeru Ishiba in Tokyo."
+    assert read("Who did Narendra Modi meet in Tokyo?", sentence) == "Shigeru Ishiba"
+
+
+def test_no_typed_span_means_no_cut(read):
+    assert read("When was the treaty signed?", "The treaty was signed by both governments.") is None
