@@ -54,6 +54,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from rag.evaluation import main as evaluate
+
+    return evaluate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Kizuna: extractive, cited question answering.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
+
+    evaluate = commands.add_parser("eval", help="measure retrieval, answers, citations and latency",
+                                   description="Evaluate on a gold JSONL set (in-process or over HTTP), or on "
+                                               "SQuAD v1.1 / a BEIR dataset with an index of their own.")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gold", help='gold JSONL: {"id", "question", "answers", "doc_ids"?, "kind"?} per line')
+    source.add_argument("--squad", help="SQuAD v1.1 JSON (e.g. dev-v1.1.json): open retrieval over its paragraphs")
+    source.add_argument("--beir", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    evaluate.add_argument("--url", help="ask a running server (POST /ask, GET /search) instead of in-process (--gold)")
+    evaluate.add_argument("--out", help="report directory (default reports/eval/, reports/squad/ or reports/beir/)")
+    evaluate.add_argument("--top-k", type=int, default=10, help="documents ranked for the retrieval metrics")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions (queries)")
+    evaluate.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
+                          help="exit 1 when METRIC is below VALUE, e.g. --min recall@5=0.8 (repeatable)")
+    evaluate.add_argument("--index-dir", help="index for --squad/--beir (default reports/bench-index/<name>/; "
+                                              "never index/)")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 

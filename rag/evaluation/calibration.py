@@ -1,0 +1,158 @@
+"""Fit the answer confidence on a gold set, and choose the abstention threshold there.
+
+For every gold question the pipeline's best answer gives a feature vector (AnswerExtractor.features); the
+label is whether that answer is right (token F1 >= 0.5 against a gold answer; any answer to an unanswerable
+question is wrong). A logistic regression maps features to P(right), so a confidence of 0.8 means right about
+80% of the time on questions like these. The threshold maximizes overall accuracy, SQuAD 2.0 style (see
+best_threshold). Five-fold cross-validation reports how well both hold on unseen questions.
+Writes rag/calibration.json, which AnswerExtractor loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rag.answering import CALIBRATION_FILE, ConfidenceModel
+from rag.evaluation.metrics import best_over_golds, token_f1
+from rag.pipeline import QAPipeline
+from rag.settings import get_settings
+
+RIGHT_F1 = 0.5
+
+
+def collect(pipeline: QAPipeline, gold: list[dict], top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of each question's best answer, whether it is right, and whether the question is answerable."""
+    features, right, answerable = [], [], []
+    for row in gold:
+        query_vector = pipeline.encoder.encode_query(row["question"])
+        passages = pipeline.retriever.run(query_vector, row["question"], top_k)
+        ranked = pipeline.extractor.rank(row["question"], query_vector, passages)
+        if not ranked:
+            continue
+        group, vector = ranked[0]
+        best = group.best
+        text = best.span.text if best.span else pipeline.extractor.sentence_text(best.sentence_number)
+        features.append(vector)
+        right.append(bool(row["answers"]) and best_over_golds(token_f1, text, row["answers"]) >= RIGHT_F1)
+        answerable.append(bool(row["answers"]))
+    return np.array(features), np.array(right), np.array(answerable)
+
+
+def best_threshold(confidence: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> float:
+    """The cut that maximizes overall accuracy the way SQuAD 2.0 tunes its no-answer threshold: a question
+    scores when it is answered rightly, or when it has no answer and the service abstains. (Abstention
+    accuracy alone picks 0 here, since it counts a wrong answer to an answerable question as a good
+    decision.) Ties go to the lowest cut."""
+    best_cut, best_score = 0.0, -1
+    for t in np.unique(np.concatenate([[0.0], confidence])):
+        answered = confidence >= t
+        score = int(np.sum(answered & right) + np.sum(~answered & ~answerable))
+        if score > best_score:
+            best_cut, best_score = float(t), score
+    return best_cut
+
+
+def decision_scores(answered: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> dict:
+    return {
+        "abstention_accuracy": float(np.mean(answered == answerable)),
+        "abstention_precision": float(np.mean(~answerable[~answered])) if np.any(~answered) else None,
+        "abstention_recall": float(np.mean(~answered[~answerable])) if np.any(~answerable) else None,
+        "answered": float(np.mean(answered)),
+        "overall_accuracy": float(np.mean((answered & right) | (~answered & ~answerable))),
+        "right_when_answered": float(np.mean(right[answered])) if np.any(answered) else None,
+    }
+
+
+# Bounds on standardized weights, by design: missing names never raise the confidence, and an answer stated
+# by several documents is more confident than the same answer from one. The gold set alone does not show the
+# latter (few of its answers recur across documents; unbounded, the weight fits to about 0), so it has a floor.
+BOUNDS = {"log_support": (0.2, None), "specifics_missing": (None, 0.0)}
+
+
+class LogisticFit:
+    """L2-regularized logistic regression with bounds on some weights (scipy L-BFGS-B)."""
+
+    def __init__(self, weights: np.ndarray, bias: float, mean: np.ndarray, scale: np.ndarray):
+        self.weights, self.bias, self.mean, self.scale = weights, bias, mean, scale
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+
+
+def fit(features: np.ndarray, right: np.ndarray, l2: float = 1.0) -> LogisticFit:
+    from scipy.optimize import minimize
+
+    mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
+    x = (features - mean) / scale
+    y = right.astype(float)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ theta[:-1] + theta[-1]
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = np.sum(np.logaddexp(0, z) - y * z) + 0.5 * l2 * theta[:-1] @ theta[:-1]
+        gradient = np.append(x.T @ (p - y) + l2 * theta[:-1], np.sum(p - y))
+        return value, gradient
+
+    bounds = [BOUNDS.get(name, (None, None)) for name in ConfidenceModel.FEATURES] + [(None, None)]
+    theta = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+    # Back to raw feature units, so the service needs no scaler.
+    weights = theta[:-1] / scale
+    return LogisticFit(weights, float(theta[-1] - weights @ mean), mean, scale)
+
+
+def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return float(sum(abs(confidence[which == b].mean() - right[which == b].mean()) * np.mean(which == b)
+                     for b in range(bins) if np.any(which == b)))
+
+
+def cross_validate(features: np.ndarray, right: np.ndarray, answerable: np.ndarray, folds: int = 5) -> dict:
+    """Fit and pick the cut on four fifths, judge on the held-out fifth, five times."""
+    order = np.random.default_rng(0).permutation(len(features))
+    confidence = np.zeros(len(features))
+    answered = np.zeros(len(features), dtype=bool)
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        model = fit(features[train], right[train])
+        cut = best_threshold(model.predict(features[train]), right[train], answerable[train])
+        confidence[test] = model.predict(features[test])
+        answered[test] = confidence[test] >= cut
+    return {**decision_scores(answered, right, answerable),
+            "expected_calibration_error": expected_calibration_error(confidence, right.astype(float))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
+    args = parser.parse_args(argv)
+    gold = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    settings = get_settings().model_copy(update={"min_confidence": 0.0})
+    features, right, answerable = collect(QAPipeline(settings), gold, args.top_k)
+    model = fit(features, right)
+    confidence = model.predict(features)
+    threshold = best_threshold(confidence, right, answerable)
+    report = {
+        "features": list(ConfidenceModel.FEATURES),
+        "weights": [round(float(w), 6) for w in model.weights],
+        "bias": round(float(model.bias), 6),
+        "threshold": round(threshold, 6),
+        "fitted_on": {"gold": str(args.gold), "questions": len(features), "right_if_f1_at_least": RIGHT_F1},
+        "in_sample": {**decision_scores(confidence >= threshold, right, answerable),
+                      "expected_calibration_error": expected_calibration_error(confidence, right.astype(float))},
+        "cross_validated": cross_validate(features, right, answerable),
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

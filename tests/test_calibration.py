@@ -1,0 +1,34 @@
+import numpy as np
+
+from rag.answering import ConfidenceModel
+from rag.evaluation.calibration import best_threshold, expected_calibration_error, fit
+
+
+def synthetic(n=600, seed=1):
+    """Features whose first column drives correctness; the rest are noise, in the model's feature layout."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n, len(ConfidenceModel.FEATURES)))
+    right = rng.random(n) < 1 / (1 + np.exp(-(2.5 * features[:, 0] - 0.5)))
+    return features, right
+
+
+def test_fit_recovers_a_calibrated_model_and_respects_bounds():
+    features, right = synthetic()
+    model = fit(features, right)
+    names = list(ConfidenceModel.FEATURES)
+    assert model.weights[0] > 1.5
+    assert model.weights[names.index("log_support")] * features[:, names.index("log_support")].std() >= 0.2 - 1e-6
+    assert model.weights[names.index("specifics_missing")] <= 1e-9
+    confidence = model.predict(features)
+    assert expected_calibration_error(confidence, right.astype(float)) < 0.08
+    service = ConfidenceModel(tuple(model.weights), model.bias, 0.5)
+    assert abs(service(list(features[0])) - confidence[0]) < 1e-9, "the service computes what was fitted"
+
+
+def test_threshold_maximizes_overall_accuracy():
+    confidence = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 0.9])
+    right = np.array([False, False, False, True, True, False, True])
+    answerable = np.array([False, False, True, True, True, True, True])
+    # From 0.3 up: two unanswerable questions withheld, three right answers kept; 5 of 7.
+    assert best_threshold(confidence, right, answerable) == 0.3
+    assert best_threshold(confidence, np.ones(7, dtype=bool), np.ones(7, dtype=bool)) == 0.0
