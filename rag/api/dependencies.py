@@ -29,7 +29,9 @@ def checked_question(question: str, settings: Settings, field: str = "question")
     return question
 
 
-def checked_top_k(top_k: int, settings: Settings) -> int:
+def checked_top_k(top_k: int | None, settings: Settings) -> int:
+    if top_k is None:
+        return settings.default_top_k
     if not 1 <= top_k <= settings.max_top_k:
         raise HTTPException(422, f"top_k must be between 1 and {settings.max_top_k}, got {top_k}")
     return top_k

@@ -21,7 +21,8 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(..., description="A question in plain language (not empty; at most RAG_MAX_QUESTION_CHARS).")
-    top_k: int = Field(5, description="How many passages to retrieve (1 to RAG_MAX_TOP_K).")
+    top_k: int | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+                                                "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 
 
@@ -131,7 +132,8 @@ class ChatRequest(BaseModel):
 
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_CHAT_MESSAGES,
                                         description="The conversation, oldest first; the last message is the user's.")
-    top_k: int = Field(5, description="How many passages to retrieve (1 to RAG_MAX_TOP_K).")
+    top_k: int | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+                                                "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 
 

@@ -11,7 +11,8 @@ router = APIRouter(tags=["search"])
 
 @router.get("/search", response_model=SearchResponse, responses={422: {"model": ErrorOut}})
 def search(q: Annotated[str, Query(description="Search query")], pipeline: PipelineDep,
-           top_k: Annotated[int, Query(description="How many passages (1 to RAG_MAX_TOP_K)")] = 5) -> SearchResponse:
+           top_k: Annotated[int | None, Query(description="How many passages (1 to RAG_MAX_TOP_K)")] = None,
+           ) -> SearchResponse:
     """Ranked passages for a query (hybrid dense + BM25)."""
     started = time.perf_counter()
     query = checked_question(q, pipeline.settings, field="q")
