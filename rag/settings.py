@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     chunk_words: int = Field(200, ge=20, le=2000)
     chunk_overlap_words: int = Field(40, ge=0, le=1000)
 
-    # Exact search below this many chunks; HNSW above it (see README for the measurement).
-    ann_threshold: int = Field(100_000, ge=1)
+    # Exact search up to this many chunks, HNSW past it: exact search grows ~0.37 ms per 1,000 chunks here,
+    # so past 50,000 it costs more than encoding the question, and HNSW kept recall@100 at 0.9995 (README).
+    ann_threshold: int = Field(50_000, ge=1)
     hnsw_m: int = 32
     hnsw_ef_search: int = 256
 

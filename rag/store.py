@@ -33,6 +33,8 @@ from rag.settings import Settings
 
 FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
+# Manifest entries that decide what vectors and typed spans a document gets.
+REUSE_KEYS = ("format_version", "model", "chunking", "sentence_vectors", "entity_tagger")
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -351,8 +353,9 @@ class IndexBuilder:
                            time.perf_counter() - started, index_dir)
 
     def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
-        """Vectors and typed spans of the live index by document hash, when built with the same parameters."""
-        if previous is None or any(previous.get(k) != v for k, v in parameters.items()):
+        """Vectors and typed spans of the live index by document hash, when made the same way (the search
+        index type, for one, does not change them)."""
+        if previous is None or any(previous.get(k) != parameters[k] for k in REUSE_KEYS):
             return {}
         try:
             old = load_index(index_dir)

@@ -100,3 +100,11 @@ def test_written_documents_keep_stored_text(tiny_settings, tiny_pipeline):
     generation = tiny_settings.index_dir / (tiny_settings.index_dir / "CURRENT").read_text()
     rows = [json.loads(line) for line in (generation / "documents.jsonl").read_text().splitlines()]
     assert {r["doc_id"]: r["text"] for r in rows} == {d.doc_id: d.text for d in tiny_pipeline.documents}
+
+
+def test_changing_the_search_index_type_reuses_every_vector(corpus_copy, tmp_path, encoder):
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    build(settings, encoder)
+    switched = build(settings.model_copy(update={"ann_threshold": 2}), encoder)
+    assert (switched.status, switched.embedded_documents, switched.reused_documents) == ("built", 0, 5)
+    assert read_manifest(settings.index_dir)["dense_index"] == "hnsw"
