@@ -76,6 +76,9 @@ LABELS_FOR: dict[AnswerType, frozenset[str]] = {
 }
 
 _NAME_TYPES = frozenset({AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANIZATION})
+# Without a fitting typed span, these take the longest clause the question doesn't say.
+_CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.ORGANIZATION, AnswerType.DEFINITION, AnswerType.REASON,
+                           AnswerType.DESCRIPTION})
 
 # Patterns see the lower-cased question; see answer_type for which match wins.
 _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
@@ -364,11 +367,9 @@ class HeuristicReader:
             typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors)
             if typed is not None:
                 return typed
-        if kind in (AnswerType.NAMED, AnswerType.ORGANIZATION):
+        if kind in _CLAUSE_TYPES:
             return self._clause(sentence, tokens, stems, terms)
-        if kind in (AnswerType.DEFINITION, AnswerType.REASON, AnswerType.DESCRIPTION):
-            return self._clause(sentence, tokens, stems, terms)
-        return None
+        return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
     def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors) -> SpanAnswer | None:
         best: SpanAnswer | None = None
