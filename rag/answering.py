@@ -95,7 +95,7 @@ class ConfidenceModel:
 
 
 class AnswerExtractor:
-    # Sentence ranking weights, chosen by grid search on eval/gold.jsonl (see README, "Answer quality").
+    # Sentence ranking weights: a grid search on eval/gold.jsonl for the best answer F1 (0.64 -> 0.66).
     SIMILARITY, OVERLAP, PASSAGE, SPAN = 0.4, 0.4, 0.4, 0.8
     READ_TOP = 8
 
