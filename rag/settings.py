@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     # Typed answer spans come from spaCy's en_core_web_sm (if installed) plus patterns; False: patterns only.
     spacy_entities: bool = True
 
-    chunk_words: int = Field(200, ge=20, le=2000)
-    chunk_overlap_words: int = Field(40, ge=0, le=1000)
+    # Measured on the gold set (answer F1 without abstention): 60 words 0.674, 100 0.686, 150 0.673,
+    # 200 0.666, 300 0.644; overlap a fifth of the window.
+    chunk_words: int = Field(100, ge=20, le=2000)
+    chunk_overlap_words: int = Field(20, ge=0, le=1000)
 
     # Exact search up to this many chunks, HNSW past it: exact search grows ~0.37 ms per 1,000 chunks here,
     # so past 50,000 it costs more than encoding the question, and HNSW kept recall@100 at 0.9995 (README).
