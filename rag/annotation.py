@@ -82,15 +82,11 @@ def _spacy_ner():
 
 
 class EntityTagger:
-    """spaCy NER (when en_core_web_sm is installed) plus the patterns; `run` returns sorted, de-duplicated spans."""
+    """spaCy NER (when en_core_web_sm is installed) plus the patterns; `run_many` returns sorted, de-duplicated spans."""
 
     def __init__(self, use_spacy: bool = True):
-        self._nlp = None
-        self.backend = "patterns"
-        if use_spacy:
-            self._nlp = _spacy_ner()
-            if self._nlp is not None:
-                self.backend = "spacy+patterns"
+        self.backend = tagger_backend(use_spacy)
+        self._nlp = _spacy_ner() if self.backend == "spacy+patterns" else None
 
     def run_many(self, documents: list[Document]) -> list[list[EntitySpan]]:
         texts = [d.text for d in documents]

@@ -99,11 +99,11 @@ class Index:
         self._entity_starts = [np.array([e.start for e in spans], dtype=np.int64) for spans in self.entities]
         self._entity_documents = Counter(
             text for d, spans in zip(self.documents, self.entities) for text in {d.text[e.start:e.end].lower() for e in spans})
+        # BM25's matrix is stored by term: each column's length is the number of chunks holding the term.
+        self._chunk_frequency = np.diff(np.asarray(self.bm25.scores["indptr"]))
 
     def term_idf(self, stem: str) -> float:
         """Inverse chunk frequency of a BM25 term (stemmed); unseen terms get the highest value."""
-        if not hasattr(self, "_chunk_frequency"):
-            self._chunk_frequency = np.diff(np.asarray(self.bm25.scores["indptr"]))
         column = self.bm25.vocab_dict.get(stem)
         found = int(self._chunk_frequency[column]) if column is not None else 0
         return math.log((len(self.chunks) + 1) / (found + 0.5))
@@ -306,19 +306,21 @@ class IndexBuilder:
             chunks.extend(doc_chunks)
             hashes.append(digest)
 
-        # Only changed documents are embedded and tagged, in one call per kind so batches stay full.
+        # Only changed documents are embedded and tagged, in one call per kind so batches stay full; when none
+        # changed, neither the model nor spaCy is loaded.
         changed = [i for i, hit in enumerate(cached) if hit is None]
         changed_ids = {documents[i].doc_id for i in changed}
         titles = {d.doc_id: d.title for d in documents}
         texts = {d.doc_id: d.text for d in documents}
         new_chunks = [c for c in chunks if c.doc_id in changed_ids]
-        new_sentences = [s for s in sentences if s.doc_id in changed_ids]
+        new_sentences = [s for s in sentences if s.doc_id in changed_ids] if self.settings.embed_sentences else []
         chunk_vectors = iter(self.encoder.encode(
-            [embedding_text(titles[c.doc_id], texts[c.doc_id][c.start:c.end]) for c in new_chunks], progress=progress))
+            [embedding_text(titles[c.doc_id], texts[c.doc_id][c.start:c.end]) for c in new_chunks], progress=progress)
+            if changed else [])
         sentence_vectors = iter(self.encoder.encode(
-            [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress)
-            if self.settings.embed_sentences else [])
-        new_entities = iter(self.tagger.run_many([documents[i] for i in changed]))
+            [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress) if new_sentences else [])
+        new_entities = iter(self.tagger.run_many([documents[i] for i in changed]) if changed else [])
+        dimension = self.encoder.dimension if changed else previous["dimension"]
         chunk_counts = Counter(c.doc_id for c in new_chunks)
         sentence_counts = Counter(s.doc_id for s in new_sentences)
         chunk_parts, sentence_parts, entities = [], [], []
@@ -340,14 +342,14 @@ class IndexBuilder:
             "documents": len(documents),
             "chunks": len(chunks),
             "sentences": len(sentences),
-            "dimension": self.encoder.dimension,
+            "dimension": dimension,
             "entities": sum(map(len, entities)),
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,
-                    np.concatenate(chunk_parts).reshape(-1, self.encoder.dimension),
-                    np.concatenate(sentence_parts).reshape(-1, self.encoder.dimension)
+                    np.concatenate(chunk_parts).reshape(-1, dimension),
+                    np.concatenate(sentence_parts).reshape(-1, dimension)
                     if self.settings.embed_sentences else None, entities)
         return BuildReport("built", len(documents), len(chunks), len(changed), len(documents) - len(changed),
                            time.perf_counter() - started, index_dir)
