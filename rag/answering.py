@@ -17,6 +17,7 @@ from rag.store import Index, bm25_tokens
 from rag.text import normalize_answer
 
 NO_ANSWER_MESSAGE = "The documents do not answer this question with enough confidence."
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 MIN_SENTENCE_WORDS = 4
 _STATEMENT_END = re.compile(r"[.!;:)\]\"'\u201d\u2019]$")
 
@@ -37,11 +38,14 @@ def _specifics(question: str) -> list[str]:
     return found
 
 
+def runner_up(ranked: list[AnswerGroup]) -> float:
+    """The second answer's score: the margin feature measures the best answer against it."""
+    return ranked[1].best.score if len(ranked) > 1 else 0.0
+
+
 def is_statement(text: str) -> bool:
     """A sentence that can answer: not a heading, not a question, not a fragment."""
     return len(text.split()) >= MIN_SENTENCE_WORDS and not text.endswith("?") and bool(_STATEMENT_END.search(text))
-
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
 @dataclass(slots=True)
@@ -60,6 +64,8 @@ class AnswerGroup:
     """One distinct answer and every sentence that gave it."""
 
     members: list[SentenceCandidate] = field(default_factory=list)
+    # Documents of other retrieved passages that state the answer too.
+    also_stated_in: set[str] = field(default_factory=set)
 
     @property
     def best(self) -> SentenceCandidate:
@@ -67,13 +73,14 @@ class AnswerGroup:
 
     @property
     def support(self) -> int:
-        return len({m.passage.chunk.doc_id for m in self.members})
+        return len({m.passage.chunk.doc_id for m in self.members} | self.also_stated_in)
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
     """Logistic regression from answer features to P(answer is right), fitted on the gold set
-    (scripts/calibrate.py writes rag/calibration.json); `threshold` is the abstention cut chosen there."""
+    (`python -m rag.evaluation.calibration` writes rag/calibration.json); `threshold` is the abstention cut
+    chosen there."""
 
     weights: tuple[float, ...] = (1.5, 0.0, 0.1, 1.5, 2.0, 1.0, 1.0, -1.0)
     bias: float = -4.0
@@ -150,26 +157,20 @@ class AnswerExtractor:
                 candidate.score += self.SPAN * span.score
         return sorted(top, key=lambda c: c.score, reverse=True)
 
-    def rank(self, question: str, query_vector: np.ndarray,
-             passages: list[Passage]) -> list[tuple[AnswerGroup, list[float]]]:
-        """Distinct answers, best first, each with the features its confidence is computed from."""
+    def rank(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[AnswerGroup]:
+        """Distinct answers, best first."""
         candidates = self.candidates(question, query_vector, passages)
         if not candidates:
             return []
         groups = self._group(self.read(question, candidates), passages)
-        groups.sort(key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
-        ranked = []
-        for i, group in enumerate(groups):
-            runner_up = groups[1 if i == 0 else 0].best.score if len(groups) > 1 else 0.0
-            ranked.append((group, self.features(question, group, runner_up)))
-        return ranked
+        return sorted(groups, key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
 
     def run(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> Answer:
         ranked = self.rank(question, query_vector, passages)
         if not ranked:
             return Answer(question, None, 0.0, [], passages, message=NO_ANSWER_MESSAGE)
-        best, features = ranked[0]
-        confidence = self.confidence(features)
+        best = ranked[0]
+        confidence = self.confidence(self.features(question, best, runner_up(ranked)))
         if confidence < self.min_confidence:
             return Answer(question, None, confidence, [], passages, message=NO_ANSWER_MESSAGE)
         top = best.best
@@ -212,9 +213,7 @@ class AnswerExtractor:
         for key, group in groups:
             if group.best.span is not None and key:
                 pattern = re.compile(re.escape(group.best.span.text), re.IGNORECASE)
-                for passage in passages:
-                    if pattern.search(passage.text) and all(m.passage is not passage for m in group.members):
-                        group.members.append(SentenceCandidate(-1, group.best.sentence, passage, 0.0, 0.0, 0.0))
+                group.also_stated_in = {p.chunk.doc_id for p in passages if pattern.search(p.text)}
         return [group for _, group in groups]
 
     def citation(self, span: Span, passage: Passage) -> Citation:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering import CALIBRATION_FILE, ConfidenceModel
+from rag.answering import CALIBRATION_FILE, ConfidenceModel, runner_up
 from rag.evaluation.metrics import best_over_golds, token_f1
 from rag.pipeline import QAPipeline
 from rag.settings import get_settings
@@ -33,8 +33,8 @@ def collect(pipeline: QAPipeline, gold: list[dict], top_k: int) -> tuple[np.ndar
         ranked = pipeline.extractor.rank(row["question"], query_vector, passages)
         if not ranked:
             continue
-        group, vector = ranked[0]
-        best = group.best
+        vector = pipeline.extractor.features(row["question"], ranked[0], runner_up(ranked))
+        best = ranked[0].best
         text = best.span.text if best.span else pipeline.extractor.sentence_text(best.sentence_number)
         features.append(vector)
         right.append(bool(row["answers"]) and best_over_golds(token_f1, text, row["answers"]) >= RIGHT_F1)
