@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import threading
-import time
 
 import pytest
 
@@ -18,6 +15,7 @@ from rag.evaluation.clients import EvaluationError
 from rag.evaluation.gold import read_gold
 from rag.settings import Settings
 from rag.store import IndexBuilder, read_manifest
+from tests.live_server import serve
 
 # ---------------------------------------------------------------- metric functions
 
@@ -181,24 +179,10 @@ def test_gold_in_process_writes_every_output(in_process_run, tiny_pipeline):
 
 @pytest.fixture(scope="module")
 def live_server(tiny_pipeline):
-    import uvicorn
-
     from rag.api import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(tiny_pipeline), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(tiny_pipeline)) as url:
+        yield url
 
 
 def test_gold_over_http_matches_in_process(live_server, gold_file, in_process_run, tmp_path):

@@ -14,21 +14,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from rag.api import create_app
 from rag.pipeline import QAPipeline
 from rag.settings import PROJECT_ROOT, Settings
 from tests.corpus_factory import make_corpus
+from tests.live_server import free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -82,12 +80,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
@@ -129,20 +121,9 @@ def browser_pipeline(tmp_path_factory, encoder, api_url, site_url) -> QAPipeline
 
 
 @pytest.fixture(scope="session")
-def api(browser_pipeline, ports, api_url) -> Iterator[str]:
-    config = uvicorn.Config(create_app(browser_pipeline), host="127.0.0.1", port=ports["api"], log_level="warning",
-                            access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="kizuna-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    yield api_url
-    server.should_exit = True
-    thread.join(timeout=10)
+def api(browser_pipeline, ports) -> Iterator[str]:
+    with serve(create_app(browser_pipeline), ports["api"]) as url:
+        yield url
 
 
 @contextlib.contextmanager
