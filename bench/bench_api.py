@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from rag.evaluation.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,11 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def time_cold_build() -> dict:
@@ -83,7 +80,7 @@ def time_ask(rounds: int) -> dict:
     return {
         "requests": len(client_ms),
         "ask_p50_ms": round(statistics.median(client_ms), 2),
-        "ask_p95_ms": round(percentile(client_ms, 0.95), 2),
+        "ask_p95_ms": round(percentile(client_ms, 95), 2),
         "ask_mean_ms": round(statistics.fmean(client_ms), 2),
         "server_took_p50_ms": round(statistics.median(server_ms), 2),
     }
