@@ -54,7 +54,8 @@ class AnswerType(Enum):
     COUNT = "count"
     QUANTITY = "quantity"
     ORGANIZATION = "organization"
-    NAMED = "named"  # which/what + a noun: any named thing
+    NAMED = "named"  # which/what + a noun + a verb: any named thing
+    THING = "thing"  # what/which + a noun otherwise ("What venue hosted ..."): any typed span, else a clause
     DEFINITION = "definition"
     REASON = "reason"
     DESCRIPTION = "description"
@@ -74,11 +75,13 @@ LABELS_FOR: dict[AnswerType, frozenset[str]] = {
         {"ORG", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "FAC", "PERSON", "GPE", "LOC", "NORP", "LANGUAGE"}
     ),
 }
+# SQuAD's "what + noun" answers are mostly typed spans of some kind: any label fits better than a clause.
+LABELS_FOR[AnswerType.THING] = frozenset().union(*LABELS_FOR.values())
 
 _NAME_TYPES = frozenset({AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANIZATION})
 # Without a fitting typed span, these take the longest clause the question doesn't say.
-_CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.ORGANIZATION, AnswerType.DEFINITION, AnswerType.REASON,
-                           AnswerType.DESCRIPTION})
+_CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.THING, AnswerType.ORGANIZATION, AnswerType.DEFINITION,
+                           AnswerType.REASON, AnswerType.DESCRIPTION})
 
 # Patterns see the lower-cased question; see answer_type for which match wins.
 _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
@@ -136,6 +139,10 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             AnswerType.NAMED,
             r"^(which|what) [a-z-]+( [a-z-]+)? (did|does|do|was|were|is|are|has|have|will)\b"
             r"|^(in|on|at|under|from) (which|what)\b",
+        ),
+        (
+            AnswerType.THING,
+            r"^(what|which) (?!(is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b)",
         ),
     )
 )

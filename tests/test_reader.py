@@ -21,6 +21,8 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, 
     ("What is the Joint Crediting Mechanism?", AnswerType.DEFINITION),
     ("Why was the 2019 summit called off?", AnswerType.REASON),
     ("Which lunar mission did ISRO and JAXA sign an arrangement on?", AnswerType.NAMED),
+    ("What ship carried the Japanese delegation?", AnswerType.THING),
+    ("What did Jaishankar say about the partnership?", AnswerType.DESCRIPTION),
     ("Tell me about the partnership", AnswerType.DESCRIPTION),
 ])
 def test_answer_type(question, kind):
@@ -77,6 +79,9 @@ def read():
      "a standing agreement under which the two sides can exchange their currencies"),
     ("What does SCRI stand for?", "In 2021 the three countries launched the Supply Chain Resilience Initiative (SCRI).",
      "Supply Chain Resilience Initiative"),
+    # "What + noun" takes a typed span of any kind before falling back to a clause.
+    ("What ship carried the Japanese delegation?",
+     "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
 ])
 def test_heuristic_reader_cuts_the_exact_span(read, question, sentence, answer):
     assert read(question, sentence) == answer
