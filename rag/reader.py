@@ -154,7 +154,17 @@ def answer_type(question: str) -> AnswerType:
     matches = [
         (m.start(), order, kind) for order, (kind, pattern) in enumerate(_TYPE_RULES) if (m := pattern.search(q))
     ]
-    return min(matches)[2] if matches else AnswerType.DESCRIPTION
+    kind = min(matches)[2] if matches else AnswerType.DESCRIPTION
+    # Case tells a name from a common noun, unless the whole question is typed in lower case.
+    cased = question != question.lower()
+    if kind is AnswerType.DEFINITION and cased and _COMMON_NOUN_SUBJECT.match(question.strip()):
+        return AnswerType.THING
+    return kind
+
+
+# "What was the final score?", "What is Warsaw's symbol?" ask for a thing, not for a definition of a name
+# ("What is the Act East Forum?") or of a term ("What is a currency swap?").
+_COMMON_NOUN_SUBJECT = re.compile(r"(?i:what) (?:is|are|was|were) (?:the [a-z]|(?!the\b|an?\b)[a-z]|[A-Z][\w-]*'s\b)")
 
 
 def words(text: str) -> list[tuple[int, int, str]]:
@@ -329,6 +339,29 @@ def _predicate(text: str, tokens, stems, terms) -> tuple[int, int] | None:
     return (start, end) if len(text[start:end].split()) >= 2 else None
 
 
+def _asked_nouns(question: str) -> frozenset[str]:
+    """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}."""
+    m = re.search(r"\b(?:which|what|how many|how much)((?: [\w-]+){1,3})", question.lower())
+    nouns = []
+    for word in m.group(1).split() if m else ():
+        if word in STOP_WORDS or word in _AUXILIARY:
+            break
+        nouns.append(_STEMMER.stemWord(word))
+    return frozenset(nouns)
+
+
+def _followed_by(text: str, tokens, stems, positions: list[int], nouns: frozenset[str], reach: int = 3) -> bool:
+    """The asked noun comes within a few words after the span, in the same phrase: "five | solo tackles"."""
+    if not nouns or not positions:
+        return False
+    for i in range(positions[-1] + 1, min(positions[-1] + 1 + reach, len(tokens))):
+        if re.search(r"[,;:()]", text[tokens[i - 1][1]:tokens[i][0]]):
+            return False
+        if stems[i] in nouns:
+            return True
+    return False
+
+
 def _span(sentence: SentenceInput, start: int, end: int, score: float) -> SpanAnswer:
     return SpanAnswer(sentence.start + start, sentence.start + end, sentence.text[start:end], score, True)
 
@@ -341,7 +374,8 @@ class HeuristicReader:
         terms = content_stems(question)
         acronym = _asked_acronym(question)
         listing = is_list_question(question)
-        return [self._read(kind, terms, question.lower(), s, acronym, listing) for s in sentences]
+        nouns = _asked_nouns(question)
+        return [self._read(kind, terms, question.lower(), s, acronym, listing, nouns) for s in sentences]
 
     def _read(
         self,
@@ -351,6 +385,7 @@ class HeuristicReader:
         sentence: SentenceInput,
         acronym: str | None = None,
         listing: bool = False,
+        nouns: frozenset[str] = frozenset(),
     ) -> SpanAnswer | None:
         tokens = words(sentence.text)
         stems = [_STEMMER.stemWord(w.lower()) for _, _, w in tokens]
@@ -371,14 +406,17 @@ class HeuristicReader:
         if labels:
             # spaCy's small model often swaps person, place and organization labels: others count, for less.
             fallback = LABELS_FOR[AnswerType.NAMED] - {"NORP"} if kind in _NAME_TYPES else frozenset()
-            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors)
+            # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
+            counted = nouns if kind in (AnswerType.COUNT, AnswerType.QUANTITY) else frozenset()
+            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors, stems, counted)
             if typed is not None:
                 return typed
         if kind in _CLAUSE_TYPES:
             return self._clause(sentence, tokens, stems, terms)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
-    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors) -> SpanAnswer | None:
+    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors, stems,
+                    nouns) -> SpanAnswer | None:
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
@@ -394,6 +432,8 @@ class HeuristicReader:
             distance = min((abs(a - p) for a in anchors for p in positions), default=len(tokens))
             base = 0.4 if entity.label in labels else 0.2
             score = base + 0.4 / (1 + distance / 4) + 0.2 * rare - 0.6 * repeated
+            if _followed_by(sentence.text, tokens, stems, positions, nouns):
+                score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             if best is None or score > best.score:
                 best = SpanAnswer(entity.start, entity.end, text, round(min(score, 1.0), 4), True)
         return best

@@ -23,6 +23,10 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, 
     ("Which lunar mission did ISRO and JAXA sign an arrangement on?", AnswerType.NAMED),
     ("What ship carried the Japanese delegation?", AnswerType.THING),
     ("What did Jaishankar say about the partnership?", AnswerType.DESCRIPTION),
+    ("What was the final score of the match?", AnswerType.THING),
+    ("What is Tokyo's symbol?", AnswerType.THING),
+    ("What is the MAHSR?", AnswerType.DEFINITION),
+    ("what is the act east forum?", AnswerType.DEFINITION),
     ("Tell me about the partnership", AnswerType.DESCRIPTION),
 ])
 def test_answer_type(question, kind):
@@ -79,6 +83,9 @@ def read():
      "a standing agreement under which the two sides can exchange their currencies"),
     ("What does SCRI stand for?", "In 2021 the three countries launched the Supply Chain Resilience Initiative (SCRI).",
      "Supply Chain Resilience Initiative"),
+    # A count is the number followed by the counted noun, not the nearest number.
+    ("How many tackles did the captain make in the final?",
+     "In the final the captain recorded 3 sacks, five solo tackles and two interceptions.", "five"),
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
