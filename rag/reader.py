@@ -407,16 +407,17 @@ class HeuristicReader:
             # spaCy's small model often swaps person, place and organization labels: others count, for less.
             fallback = LABELS_FOR[AnswerType.NAMED] - {"NORP"} if kind in _NAME_TYPES else frozenset()
             # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
-            counted = nouns if kind in (AnswerType.COUNT, AnswerType.QUANTITY) else frozenset()
-            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors, stems, counted)
+            counting = kind in (AnswerType.COUNT, AnswerType.QUANTITY)
+            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors, stems, nouns,
+                                     counting)
             if typed is not None:
                 return typed
         if kind in _CLAUSE_TYPES:
             return self._clause(sentence, tokens, stems, terms)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
-    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors, stems,
-                    nouns) -> SpanAnswer | None:
+    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors, stems, nouns,
+                    counting) -> SpanAnswer | None:
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
@@ -426,14 +427,17 @@ class HeuristicReader:
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in question:
                 continue  # the question already says it
-            repeated = len(entity_stems & terms) / len(entity_stems) if entity_stems else 0.0
+            # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX".
+            named_as_asked = bool(entity_stems & nouns)
+            repeated = len((entity_stems & terms) - nouns) / len(entity_stems) if entity_stems else 0.0
             local_start = entity.start - sentence.start
             positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
             distance = min((abs(a - p) for a in anchors for p in positions), default=len(tokens))
             base = 0.4 if entity.label in labels else 0.2
             score = base + 0.4 / (1 + distance / 4) + 0.2 * rare - 0.6 * repeated
-            if _followed_by(sentence.text, tokens, stems, positions, nouns):
+            if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
+            score += 0.2 * named_as_asked
             if best is None or score > best.score:
                 best = SpanAnswer(entity.start, entity.end, text, round(min(score, 1.0), 4), True)
         return best

@@ -86,6 +86,9 @@ def read():
     # A count is the number followed by the counted noun, not the nearest number.
     ("How many tackles did the captain make in the final?",
      "In the final the captain recorded 3 sacks, five solo tackles and two interceptions.", "five"),
+    # The asked noun inside a name marks its kind rather than repeating the question.
+    ("Which summit did Modi attend in Osaka?", "In Osaka, Modi attended the G20 Osaka Summit with Shinzo Abe.",
+     "G20 Osaka Summit"),
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
