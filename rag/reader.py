@@ -97,16 +97,18 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             r"\bwhen\b|\b(what|which|in what|in which|on what|on which) (year|date|dates|day|month|decade)\b"
             r"|\bwhat (were|was|are|is) the (dates?|years?|day|month)\b|\bby when\b|\bsince when\b",
         ),
-        (AnswerType.COUNT, r"\bhow many\b|\b(what|which) (number|count)\b"),
+        (AnswerType.COUNT, r"\bhow many\b|\b(what|which) (number|count)\b|\bwhat (is|was|were) the (total )?number of\b"),
         (
             AnswerType.MONEY,
             r"\bhow much\b|\b(what|which) (amount|sum|value|cost|price|budget|investment|loan|target)\b"
-            r"|\bhow (large|big) (a |an |the )?(loan|investment|target|amount|sum)\b",
+            r"|\bhow (large|big) (a |an |the )?(loan|investment|target|amount|sum)\b"
+            r"|\bwhat (is|was|were|are) the ([a-z-]+ ){0,2}(cost|price|value|budget|amount)\b",
         ),
         (
             AnswerType.QUANTITY,
             r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy)\b"
-            r"|\b(what|which) (speed|length|distance|capacity|size|height)\b",
+            r"|\b(what|which) (speed|length|distance|capacity|size|height)\b"
+            r"|\bwhat (is|was) the ([a-z-]+ ){0,2}(speed|length|distance|capacity|size|height)\b",
         ),
         (
             AnswerType.PLACE,

@@ -27,6 +27,9 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, 
     ("What is Tokyo's symbol?", AnswerType.THING),
     ("What is the MAHSR?", AnswerType.DEFINITION),
     ("what is the act east forum?", AnswerType.DEFINITION),
+    ("What was the number of solo tackles he made?", AnswerType.COUNT),
+    ("What was the estimated cost of the bullet train project?", AnswerType.MONEY),
+    ("What is the planned operating speed of the line?", AnswerType.QUANTITY),
     ("Tell me about the partnership", AnswerType.DESCRIPTION),
 ])
 def test_answer_type(question, kind):
