@@ -97,7 +97,10 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             r"\bwhen\b|\b(what|which|in what|in which|on what|on which) (year|date|dates|day|month|decade)\b"
             r"|\bwhat (were|was|are|is) the (dates?|years?|day|month)\b|\bby when\b|\bsince when\b",
         ),
-        (AnswerType.COUNT, r"\bhow many\b|\b(what|which) (number|count)\b|\bwhat (is|was|were) the (total )?number of\b"),
+        (
+            AnswerType.COUNT,
+            r"\bhow many\b|\b(what|which) (number|count)\b|\bwhat (is|was|were) the (total )?number of\b",
+        ),
         (
             AnswerType.MONEY,
             r"\bhow much\b|\b(what|which) (amount|sum|value|cost|price|budget|investment|loan|target)\b"
@@ -341,6 +344,18 @@ def _predicate(text: str, tokens, stems, terms) -> tuple[int, int] | None:
     return (start, end) if len(text[start:end].split()) >= 2 else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What the reader takes from a question, once for all its sentences."""
+
+    kind: AnswerType
+    terms: set[str]
+    question: str  # lower-cased
+    acronym: str | None
+    listing: bool
+    nouns: frozenset[str]
+
+
 def _asked_nouns(question: str) -> frozenset[str]:
     """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}."""
     m = re.search(r"\b(?:which|what|how many|how much)((?: [\w-]+){1,3})", question.lower())
@@ -372,31 +387,19 @@ class HeuristicReader:
     name = "heuristic"
 
     def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
-        kind = answer_type(question)
-        terms = content_stems(question)
-        acronym = _asked_acronym(question)
-        listing = is_list_question(question)
-        nouns = _asked_nouns(question)
-        return [self._read(kind, terms, question.lower(), s, acronym, listing, nouns) for s in sentences]
+        asked = _Asked(answer_type(question), content_stems(question), question.lower(), _asked_acronym(question),
+                       is_list_question(question), _asked_nouns(question))
+        return [self._read(asked, s) for s in sentences]
 
-    def _read(
-        self,
-        kind: AnswerType,
-        terms: set[str],
-        question: str,
-        sentence: SentenceInput,
-        acronym: str | None = None,
-        listing: bool = False,
-        nouns: frozenset[str] = frozenset(),
-    ) -> SpanAnswer | None:
+    def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
+        kind, terms = asked.kind, asked.terms
         tokens = words(sentence.text)
         stems = [_STEMMER.stemWord(w.lower()) for _, _, w in tokens]
-        anchors = [i for i, stem in enumerate(stems) if stem in terms]
-        if acronym:
-            expansion = _expansion(sentence.text, acronym)
+        if asked.acronym:
+            expansion = _expansion(sentence.text, asked.acronym)
             if expansion:
                 return _span(sentence, *expansion, 0.9)
-        if listing:
+        if asked.listing:
             enumeration = _enumeration(sentence.text, terms)
             if enumeration:
                 return _span(sentence, *enumeration, 0.8)
@@ -408,18 +411,18 @@ class HeuristicReader:
         if labels:
             # spaCy's small model often swaps person, place and organization labels: others count, for less.
             fallback = LABELS_FOR[AnswerType.NAMED] - {"NORP"} if kind in _NAME_TYPES else frozenset()
-            # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
-            counting = kind in (AnswerType.COUNT, AnswerType.QUANTITY)
-            typed = self._typed_span(labels, fallback, terms, question, sentence, tokens, anchors, stems, nouns,
-                                     counting)
+            typed = self._typed_span(labels, fallback, asked, sentence, tokens, stems)
             if typed is not None:
                 return typed
         if kind in _CLAUSE_TYPES:
             return self._clause(sentence, tokens, stems, terms)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
-    def _typed_span(self, labels, fallback, terms, question, sentence, tokens, anchors, stems, nouns,
-                    counting) -> SpanAnswer | None:
+    def _typed_span(self, labels, fallback, asked: _Asked, sentence: SentenceInput, tokens, stems) -> SpanAnswer | None:
+        terms, nouns = asked.terms, asked.nouns
+        anchors = [i for i, stem in enumerate(stems) if stem in terms]
+        # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
+        counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
@@ -427,7 +430,7 @@ class HeuristicReader:
                 continue
             text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             entity_stems = content_stems(text)
-            if (entity_stems and entity_stems <= terms) or text.lower() in question:
+            if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it
             # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX".
             named_as_asked = bool(entity_stems & nouns)
