@@ -17,28 +17,29 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering import CALIBRATION_FILE, ConfidenceModel, runner_up
-from rag.evaluation.metrics import best_over_golds, token_f1
+from rag.evaluation.gold import GoldQuestion, read_gold
+from rag.evaluation.metrics import best_over_golds, calibration_bins, token_f1
 from rag.pipeline import QAPipeline
 from rag.settings import get_settings
 
 RIGHT_F1 = 0.5
 
 
-def collect(pipeline: QAPipeline, gold: list[dict], top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collect(pipeline: QAPipeline, gold: list[GoldQuestion], top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features of each question's best answer, whether it is right, and whether the question is answerable."""
     features, right, answerable = [], [], []
     for row in gold:
-        query_vector = pipeline.encoder.encode_query(row["question"])
-        passages = pipeline.retriever.run(query_vector, row["question"], top_k)
-        ranked = pipeline.extractor.rank(row["question"], query_vector, passages)
+        query_vector = pipeline.encoder.encode_query(row.question)
+        passages = pipeline.retriever.run(query_vector, row.question, top_k)
+        ranked = pipeline.extractor.rank(row.question, query_vector, passages)
         if not ranked:
             continue
-        vector = pipeline.extractor.features(row["question"], ranked[0], runner_up(ranked))
+        vector = pipeline.extractor.features(row.question, ranked[0], runner_up(ranked))
         best = ranked[0].best
         text = best.span.text if best.span else pipeline.extractor.sentence_text(best.sentence_number)
         features.append(vector)
-        right.append(bool(row["answers"]) and best_over_golds(token_f1, text, row["answers"]) >= RIGHT_F1)
-        answerable.append(bool(row["answers"]))
+        right.append(row.answerable and best_over_golds(token_f1, text, row.answers) >= RIGHT_F1)
+        answerable.append(row.answerable)
     return np.array(features), np.array(right), np.array(answerable)
 
 
@@ -104,13 +105,6 @@ def fit(features: np.ndarray, right: np.ndarray, l2: float = 1.0) -> LogisticFit
     return LogisticFit(weights, float(theta[-1] - weights @ mean), mean, scale)
 
 
-def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(confidence[which == b].mean() - right[which == b].mean()) * np.mean(which == b)
-                     for b in range(bins) if np.any(which == b)))
-
-
 def cross_validate(features: np.ndarray, right: np.ndarray, answerable: np.ndarray, folds: int = 5) -> dict:
     """Fit and pick the cut on four fifths, judge on the held-out fifth, five times."""
     order = np.random.default_rng(0).permutation(len(features))
@@ -124,7 +118,7 @@ def cross_validate(features: np.ndarray, right: np.ndarray, answerable: np.ndarr
         confidence[test] = model.predict(features[test])
         answered[test] = confidence[test] >= cut
     return {**decision_scores(answered, right, answerable),
-            "expected_calibration_error": expected_calibration_error(confidence, right.astype(float))}
+            "expected_calibration_error": calibration_bins(confidence, right)["ece"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args(argv)
-    gold = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gold = read_gold(args.gold)
     settings = get_settings().model_copy(update={"min_confidence": 0.0})
     features, right, answerable = collect(QAPipeline(settings), gold, args.top_k)
     model = fit(features, right)
@@ -146,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": round(threshold, 6),
         "fitted_on": {"gold": str(args.gold), "questions": len(features), "right_if_f1_at_least": RIGHT_F1},
         "in_sample": {**decision_scores(confidence >= threshold, right, answerable),
-                      "expected_calibration_error": expected_calibration_error(confidence, right.astype(float))},
+                      "expected_calibration_error": calibration_bins(confidence, right)["ece"]},
         "cross_validated": cross_validate(features, right, answerable),
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")
