@@ -432,13 +432,15 @@ class HeuristicReader:
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it
-            # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX".
-            named_as_asked = bool(entity_stems & nouns)
+            # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX";
+            # not in a span of a fallback label ("Which minister" -> a person, not "Minister of Finance").
+            primary = entity.label in labels
+            named_as_asked = primary and bool(entity_stems & nouns)
             repeated = len((entity_stems & terms) - nouns) / len(entity_stems) if entity_stems else 0.0
             local_start = entity.start - sentence.start
             positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
             distance = min((abs(a - p) for a in anchors for p in positions), default=len(tokens))
-            base = 0.4 if entity.label in labels else 0.2
+            base = 0.4 if primary else 0.2
             score = base + 0.4 / (1 + distance / 4) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it

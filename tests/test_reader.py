@@ -92,6 +92,9 @@ def read():
     # The asked noun inside a name marks its kind rather than repeating the question.
     ("Which summit did Modi attend in Osaka?", "In Osaka, Modi attended the G20 Osaka Summit with Shinzo Abe.",
      "G20 Osaka Summit"),
+    # A title spaCy tags as an organization is no person, even though it says the asked noun.
+    ("Which minister signed the memorandum?", "The memorandum was signed by Ashwini Vaishnaw, India's Minister "
+     "of Electronics and Information Technology.", "Ashwini Vaishnaw"),
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
