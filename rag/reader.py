@@ -35,7 +35,7 @@ what which who whom whose when where why how
 """.split()
 )
 # Words that lead into an answer clause without being part of it ("is made up of | Australia, India, ...").
-CLAUSE_LEAD = STOP_WORDS | frozenset(
+LEAD_VERBS = frozenset(
     """
 made make makes called named known include includes included including consist consists consisted
 comprise comprises comprised cover covers covered covering mean means meant refer refers stand stands
@@ -43,6 +43,7 @@ aim aims aimed seek seeks sought set sets agreed decided launched described desc
 became become
 """.split()
 )
+CLAUSE_LEAD = STOP_WORDS | LEAD_VERBS
 
 
 class AnswerType(Enum):
@@ -129,7 +130,7 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             AnswerType.PERSON,
             r"^(who|whom|whose)\b|\b(who|whom|whose)\b|\b(what|which) (japanese |indian |former |then )?"
             r"(prime minister|minister|leader|official|person|people|president|ambassador|envoy|"
-            r"foreign minister|emperor|chief)\b",
+            r"foreign minister|emperor|chief)s?\b",
         ),
         (
             AnswerType.REASON,
@@ -274,8 +275,18 @@ def _subsequence(needle: str, haystack: str) -> bool:
     return all(ch in letters for ch in needle)
 
 
+def _lead_verb_end(text: str, start: int, end: int) -> int | None:
+    """The end of the last verb leading into a list ("covers", "named", "include") in text[start:end]."""
+    ends = [start + m.end() for m in re.finditer(r"[A-Za-z-]+", text[start:end]) if m.group().lower() in LEAD_VERBS]
+    return ends[-1] + 1 if ends and ends[-1] < end else None
+
+
 def _tail_start(text: str, start: int, end: int) -> int:
-    """Where the first item of an enumeration begins: after the last link word before it."""
+    """Where the first item of an enumeration begins: after the verb leading into the list ("covers | joint
+    research on models, ..."), else after the last link word before it."""
+    lead = _lead_verb_end(text, start, end)
+    if lead is not None and len(text[lead:end].split()) <= _MAX_ITEM_WORDS:
+        return lead
     pieces = list(re.finditer(r"\S+", text[start:end]))
     first = len(pieces)
     for piece in reversed(pieces):
@@ -298,7 +309,8 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
         while True:
             comma = max(text.rfind(", ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
             start = comma + 2 if comma >= 0 else 0
-            if comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS:
+            if (comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS
+                    or _lead_verb_end(text, start, end) is not None):
                 items.insert(0, (_tail_start(text, start, end), end))
                 break
             items.insert(0, (start, end))

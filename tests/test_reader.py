@@ -18,6 +18,7 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, 
     ("How many stations will the line have?", AnswerType.COUNT),
     ("How long is the high-speed rail line?", AnswerType.QUANTITY),
     ("Which Japanese rail operator trains the drivers?", AnswerType.ORGANIZATION),
+    ("Which prime ministers hosted the summits?", AnswerType.PERSON),
     ("What is the Joint Crediting Mechanism?", AnswerType.DEFINITION),
     ("Why was the 2019 summit called off?", AnswerType.REASON),
     ("Which lunar mission did ISRO and JAXA sign an arrangement on?", AnswerType.NAMED),
@@ -92,6 +93,10 @@ def read():
     # The asked noun inside a name marks its kind rather than repeating the question.
     ("Which summit did Modi attend in Osaka?", "In Osaka, Modi attended the G20 Osaka Summit with Shinzo Abe.",
      "G20 Osaka Summit"),
+    # A list starts after the verb leading into it, even when a clause with commas comes before.
+    ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
+     "supply-chain resilience, investment, trade and cultural ties.",
+     "supply-chain resilience, investment, trade and cultural ties"),
     # A title spaCy tags as an organization is no person, even though it says the asked noun.
     ("Which minister signed the memorandum?", "The memorandum was signed by Ashwini Vaishnaw, India's Minister "
      "of Electronics and Information Technology.", "Ashwini Vaishnaw"),
