@@ -110,7 +110,7 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
         ),
         (
             AnswerType.QUANTITY,
-            r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy)\b"
+            r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy|old)\b"
             r"|\b(what|which) (speed|length|distance|capacity|size|height)\b"
             r"|\bwhat (is|was) the ([a-z-]+ ){0,2}(speed|length|distance|capacity|size|height)\b",
         ),
@@ -214,6 +214,10 @@ class Reader(Protocol):
         """The best span of each sentence, or None where the reader finds none."""
 
 
+# A date answer names a year, a month or a day: what spaCy also tags DATE ("later years", "second day") does not.
+_DATED = re.compile(r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+                    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|centuries)\b",
+                    re.IGNORECASE)
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
 _ARTICLES = frozenset({"the", "a", "an"})
@@ -438,9 +442,11 @@ class HeuristicReader:
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
+            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if entity.label not in labels and entity.label not in fallback:
                 continue
-            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
+            if asked.kind is AnswerType.DATE and not _DATED.search(text):
+                continue  # "about five years", "the same year" do not say when
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it

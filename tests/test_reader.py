@@ -19,6 +19,7 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, 
     ("How long is the high-speed rail line?", AnswerType.QUANTITY),
     ("Which Japanese rail operator trains the drivers?", AnswerType.ORGANIZATION),
     ("Which prime ministers hosted the summits?", AnswerType.PERSON),
+    ("How old was Abe when he first took office?", AnswerType.QUANTITY),
     ("What is the Joint Crediting Mechanism?", AnswerType.DEFINITION),
     ("Why was the 2019 summit called off?", AnswerType.REASON),
     ("Which lunar mission did ISRO and JAXA sign an arrangement on?", AnswerType.NAMED),
@@ -93,6 +94,9 @@ def read():
     # The asked noun inside a name marks its kind rather than repeating the question.
     ("Which summit did Modi attend in Osaka?", "In Osaka, Modi attended the G20 Osaka Summit with Shinzo Abe.",
      "G20 Osaka Summit"),
+    # A date answer names a year, month or day; spaCy's DATE "about five years" does not say when.
+    ("When did the exercise series resume after the gap?",
+     "After a gap of about five years the exercise series resumed, in October 2018.", "October 2018"),
     # A list starts after the verb leading into it, even when a clause with commas comes before.
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
