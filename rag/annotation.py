@@ -17,6 +17,9 @@ from rag.documents import Document
 LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
           "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
 LABEL_CODES = {label: i for i, label in enumerate(LABELS)}
+NUMERIC = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
+# Recorded in the index manifest: a change to the rules below makes a built index stale, so it is re-tagged.
+RULES_VERSION = 2
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
          r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
@@ -52,12 +55,15 @@ def pattern_spans(text: str) -> list[EntitySpan]:
 
 
 def _trimmed(text: str, span: EntitySpan) -> EntitySpan | None:
-    """Drop leading articles, quotes and trailing punctuation that spaCy sometimes includes."""
+    """Drop what spaCy sometimes includes: leading articles and quotes, "year" before a year ("the year 2024"),
+    an unclosed parenthesis ("Conference on African Development (TICAD VI") and trailing punctuation."""
     start, end = span.start, span.end
     piece = text[start:end]
-    lead = re.match(r"^(?:the\s|The\s|[\"'(\s])+", piece)
-    if lead:
-        start += lead.end()
+    lead = re.match(r"^(?:the\s|The\s|[\"'(\s])*" + (r"(?:[Yy]ear\s(?=\d))?" if span.label == "DATE" else ""), piece)
+    start += lead.end()
+    unclosed = text.find(" (", start, end)
+    if unclosed >= 0 and ")" not in text[unclosed:end]:
+        end = unclosed
     tail = re.search(r"[\"'),.;:\s]+$", text[start:end])
     if tail:
         end = start + tail.start()
@@ -94,12 +100,33 @@ class EntityTagger:
         if self._nlp is not None:
             for i, parsed in enumerate(self._nlp.pipe(texts, batch_size=16)):
                 spacy_spans[i] = [EntitySpan(e.start_char, e.end_char, e.label_) for e in parsed.ents]
-        return [_maximal(text, spans + pattern_spans(text)) for text, spans in zip(texts, spacy_spans)]
+        merged = []
+        for text, spans in zip(texts, spacy_spans):
+            patterns = pattern_spans(text)
+            # Where a pattern finds exactly spaCy's span, the pattern's label holds: "9 September 2020" is a DATE,
+            # not the EVENT spaCy's small model sometimes calls it.
+            extents = {(p.start, p.end) for p in patterns}
+            merged.append(_maximal(text, [s for s in spans if (s.start, s.end) not in extents] + patterns))
+        return merged
+
+
+def _joined(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
+    """A name spaCy cut after "of" joins the name that follows: "Bay of" + "Bengal" -> "Bay of Bengal"."""
+    starts = {s.start: s for s in spans}
+    joined, absorbed = [], set()
+    for span in spans:
+        following = starts.get(span.end + 1)
+        if following is not None and text[span.start:span.end].endswith(" of") and following.label not in NUMERIC:
+            span = EntitySpan(span.start, following.end, span.label)
+            absorbed.add(following)
+        joined.append(span)
+    return [s for s in joined if s not in absorbed]
 
 
 def _maximal(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
     """Trimmed spans, without those inside a longer span of the same label or a bare number inside any span."""
     spans = sorted({t for t in (_trimmed(text, s) for s in spans) if t}, key=lambda s: (s.start, -s.end, s.label))
+    spans = sorted(set(_joined(text, spans)), key=lambda s: (s.start, -s.end, s.label))
     kept: list[EntitySpan] = []
     for span in spans:
         inside = [k for k in kept if k.start <= span.start and span.end <= k.end and (k.start, k.end) != (span.start, span.end)]

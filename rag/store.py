@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 import Stemmer
 
-from rag.annotation import LABEL_CODES, LABELS, EntitySpan, EntityTagger, tagger_backend
+from rag.annotation import LABEL_CODES, LABELS, RULES_VERSION, EntitySpan, EntityTagger, tagger_backend
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Encoder, resolve_model
@@ -249,7 +249,7 @@ class IndexBuilder:
             "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
             "sentence_vectors": self.settings.embed_sentences,
             "ann_threshold": self.settings.ann_threshold,
-            "entity_tagger": tagger_backend(self.settings.spacy_entities),
+            "entity_tagger": f"{tagger_backend(self.settings.spacy_entities)} v{RULES_VERSION}",
         }
 
     def _up_to_date(self, previous: dict | None, fingerprint: str) -> bool:

@@ -108,3 +108,12 @@ def test_changing_the_search_index_type_reuses_every_vector(corpus_copy, tmp_pat
     switched = build(settings.model_copy(update={"ann_threshold": 2}), encoder)
     assert (switched.status, switched.embedded_documents, switched.reused_documents) == ("built", 0, 5)
     assert read_manifest(settings.index_dir)["dense_index"] == "hnsw"
+
+
+def test_new_annotation_rules_make_the_index_stale(corpus_copy, tmp_path, encoder, monkeypatch):
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    build(settings, encoder)
+    monkeypatch.setattr(store, "RULES_VERSION", store.RULES_VERSION + 1)
+    rebuilt = build(settings, encoder)
+    assert (rebuilt.status, rebuilt.embedded_documents) == ("built", 5), "every document is tagged again"
+    assert read_manifest(settings.index_dir)["entity_tagger"].endswith(f"v{store.RULES_VERSION}")
