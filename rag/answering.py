@@ -38,6 +38,9 @@ def _specifics(question: str) -> list[str]:
     return found
 
 
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+
+
 def runner_up(ranked: list[AnswerGroup]) -> float:
     """The second answer's score: the margin feature measures the best answer against it."""
     return ranked[1].best.score if len(ranked) > 1 else 0.0
@@ -87,7 +90,7 @@ class ConfidenceModel:
     threshold: float = 0.5
 
     FEATURES = ("score", "typed", "log_support", "margin", "overlap", "similarity", "idf_coverage",
-                "specifics_missing")
+                "specifics_missing", "year_conflict")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> ConfidenceModel:
@@ -181,8 +184,9 @@ class AnswerExtractor:
         return Answer(question, answer.text, confidence, [sentence], passages, sentence=sentence, span=answer)
 
     def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
-        """What the confidence is computed from; the last two catch on-topic questions the text doesn't answer:
-        rare question terms, and the question's numbers and names, missing from the answering sentence."""
+        """What the confidence is computed from; the last three catch on-topic questions the text doesn't answer:
+        rare question terms, and the question's numbers and names, missing from the answering sentence, and a
+        sentence dated to another year than the one asked about."""
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
         sentence = self.sentence_text(top.sentence_number)
@@ -193,8 +197,11 @@ class AnswerExtractor:
         specifics = _specifics(question)
         context = (sentence + " " + top.passage.title).lower()
         missing = sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
+        asked_years = set(_YEAR.findall(question))
+        years = set(_YEAR.findall(sentence))
+        conflict = 1.0 if asked_years and years and not asked_years & years else 0.0
         return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
-                covered, missing]
+                covered, missing, conflict]
 
     def _group(self, candidates: list[SentenceCandidate], passages: list[Passage]) -> list[AnswerGroup]:
         """Merge candidates whose answers normalize alike (or one contains the other); support counts the

@@ -73,3 +73,17 @@ def test_one_answer_stated_twice_is_one_better_supported_answer(twice_told):
     model = ConfidenceModel.load()
     assert model(features) > model(extractor.features(question, single, second))
     check_citations(twice_told, twice_told.ask(question))
+
+
+def test_a_sentence_of_another_year_than_asked_lowers_confidence(twice_told):
+    extractor = twice_told.extractor
+    confidence = {}
+    for year in ("2002", "2010"):
+        question = f"What happened to the Delhi Metro in {year}?"
+        query_vector = twice_told.encoder.encode_query(question)
+        ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
+        assert "2002" in extractor.sentence_text(ranked[0].best.sentence_number)
+        features = extractor.features(question, ranked[0], runner_up(ranked))
+        assert features[ConfidenceModel.FEATURES.index("year_conflict")] == (year == "2010")
+        confidence[year] = ConfidenceModel.load()(features)
+    assert confidence["2010"] < confidence["2002"]
