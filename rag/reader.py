@@ -395,6 +395,21 @@ def _followed_by(text: str, tokens, stems, positions: list[int], nouns: frozense
     return False
 
 
+def _closeness(stems: list[str], anchors: list[int], positions: list[int], default: int) -> float:
+    """How near a span sits to the question's words in its sentence, in (0, 1]: mostly the nearest one, partly
+    the mean over every question word the sentence has ("mourning for him on | 9 July" beats "Abe was killed
+    on | 8 July" for "When did India observe mourning for Abe?")."""
+    nearest: dict[str, int] = {}
+    for a in anchors:
+        d = min((abs(a - p) for p in positions), default=default)
+        nearest[stems[a]] = min(nearest.get(stems[a], d), d)
+    if not nearest:
+        return 1 / (1 + default / 4)
+    closest = 1 / (1 + min(nearest.values()) / 4)
+    spread = sum(1 / (1 + d / 4) for d in nearest.values()) / len(nearest)
+    return 0.7 * closest + 0.3 * spread
+
+
 def _span(sentence: SentenceInput, start: int, end: int, score: float) -> SpanAnswer:
     return SpanAnswer(sentence.start + start, sentence.start + end, sentence.text[start:end], score, True)
 
@@ -457,9 +472,8 @@ class HeuristicReader:
             repeated = len((entity_stems & terms) - nouns) / len(entity_stems) if entity_stems else 0.0
             local_start = entity.start - sentence.start
             positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
-            distance = min((abs(a - p) for a in anchors for p in positions), default=len(tokens))
             base = 0.4 if primary else 0.2
-            score = base + 0.4 / (1 + distance / 4) + 0.2 * rare - 0.6 * repeated
+            score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens)) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             score += 0.2 * named_as_asked

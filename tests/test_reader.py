@@ -2,7 +2,7 @@ import pytest
 
 from rag.annotation import EntityTagger
 from rag.documents import Document
-from rag.reader import AnswerType, HeuristicReader, SentenceInput, answer_type, is_list_question
+from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, answer_type, is_list_question
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -119,3 +119,11 @@ def test_a_name_the_question_already_says_is_not_the_answer(read):
 
 def test_no_typed_span_means_no_cut(read):
     assert read("When was the treaty signed?", "The treaty was signed by both governments.") is None
+
+
+def test_closeness_counts_every_question_word_near_a_span():
+    # Question words (stems "a", "b", "c") at positions 0, 1 and 9; spans at 3 and at 7 are each 2 from the
+    # nearest one, but the first has two question words that close.
+    stems = ["a", "b", "x", "x", "x", "x", "x", "x", "x", "c"]
+    anchors = [0, 1, 9]
+    assert _closeness(stems, anchors, [3], 10) > _closeness(stems, anchors, [7], 10)
