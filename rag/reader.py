@@ -79,7 +79,13 @@ LABELS_FOR: dict[AnswerType, frozenset[str]] = {
 # SQuAD's "what + noun" answers are mostly typed spans of some kind: any label fits better than a clause.
 LABELS_FOR[AnswerType.THING] = frozenset().union(*LABELS_FOR.values())
 
-_NAME_TYPES = frozenset({AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANIZATION})
+# Labels that may answer too, for less: spaCy's small model often swaps person, place and organization
+# labels, and "How much of the tunnel ...?" may take a measure ("about 7 km") as well as a share.
+_NAMES = LABELS_FOR[AnswerType.NAMED] - {"NORP"}
+FALLBACK_LABELS: dict[AnswerType, frozenset[str]] = {
+    AnswerType.PERSON: _NAMES, AnswerType.PLACE: _NAMES, AnswerType.ORGANIZATION: _NAMES,
+    AnswerType.PERCENT: frozenset({"QUANTITY", "CARDINAL"}),
+}
 # Without a fitting typed span, these take the longest clause the question doesn't say.
 _CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.THING, AnswerType.ORGANIZATION, AnswerType.DEFINITION,
                            AnswerType.REASON, AnswerType.DESCRIPTION})
@@ -440,8 +446,7 @@ class HeuristicReader:
                 return _span(sentence, *predicate, 0.7)
         labels = LABELS_FOR.get(kind)
         if labels:
-            # spaCy's small model often swaps person, place and organization labels: others count, for less.
-            fallback = LABELS_FOR[AnswerType.NAMED] - {"NORP"} if kind in _NAME_TYPES else frozenset()
+            fallback = FALLBACK_LABELS.get(kind, frozenset())
             typed = self._typed_span(labels, fallback, asked, sentence, tokens, stems)
             if typed is not None:
                 return typed

@@ -97,6 +97,9 @@ def read():
     # A date answer names a year, month or day; spaCy's DATE "about five years" does not say when.
     ("When did the exercise series resume after the gap?",
      "After a gap of about five years the exercise series resumed, in October 2018.", "October 2018"),
+    # "How much of" asks for a share, or failing one, a measure.
+    ("How much of the tunnel runs under the sea?", "The route includes a 21-km tunnel, of which about 7 km runs "
+     "under the sea.", "7 km"),
     # A list starts after the verb leading into it, even when a clause with commas comes before.
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
