@@ -143,6 +143,12 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             r"^why\b|\bwhy\b|\bfor what (reason|purpose)\b|\bwhat (was|is) the (reason|purpose|aim|goal)\b",
         ),
         (
+            AnswerType.NAMED,
+            r"^(what|which) (is|are|was|were) the names? of\b",
+        ),
+        # "What was the Friendship Year commemorating?" asks what something was doing, not what it is.
+        (AnswerType.DESCRIPTION, r"^(what|who) (is|are|was|were) (an? |the )?(?!an? |the )\S+ (\S+ )*[a-z]+ing\??$"),
+        (
             AnswerType.DEFINITION,
             r"^(what|who) (is|are|was|were) (an? |the )?[^ ]+( [^ ]+){0,5}\??$|\bwhat does .* "
             r"(mean|stand for)\b|\bdefine\b|\bwhat is meant by\b",

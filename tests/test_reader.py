@@ -33,6 +33,9 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("What was the estimated cost of the bullet train project?", AnswerType.MONEY),
     ("What is the planned operating speed of the line?", AnswerType.QUANTITY),
     ("Tell me about the partnership", AnswerType.DESCRIPTION),
+    ("What is the name of the rare-earth subsidiary?", AnswerType.NAMED),
+    ("What was the Friendship Year 2007 commemorating?", AnswerType.DESCRIPTION),
+    ("What is a building?", AnswerType.DEFINITION),
 ])
 def test_answer_type(question, kind):
     assert answer_type(question) is kind
