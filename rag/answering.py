@@ -23,8 +23,9 @@ _STATEMENT_END = re.compile(r"[.!;:)\]\"'\u201d\u2019]$")
 
 
 _COMMON_NAMES = frozenset({"india", "japan", "indian", "japanese", "india-japan", "japan-india"})
-_ORDINAL = re.compile(r"^(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th))$",
-                      re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_ORDINALS = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))\b",
+                       re.IGNORECASE)
 
 
 def _specifics(question: str) -> list[str]:
@@ -33,12 +34,17 @@ def _specifics(question: str) -> list[str]:
     for word in re.findall(r"[A-Za-z0-9][\w+-]*", question)[1:]:
         if word.lower() in _COMMON_NAMES:
             continue
-        if word[0].isupper() or any(c.isdigit() for c in word) or _ORDINAL.match(word):
+        if word[0].isupper() or any(c.isdigit() for c in word) or _ORDINALS.fullmatch(word):
             found.append(word)
     return found
 
 
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+def _states_another(pattern: re.Pattern, question: str, sentence: str) -> bool:
+    """The question names a year (or an ordinal) and the sentence names others but not it: "in 2014" asked of a
+    sentence about 2025, "the 17th Dialogue" of one about the 18th."""
+    asked = {m.lower() for m in pattern.findall(question)}
+    stated = {m.lower() for m in pattern.findall(sentence)}
+    return bool(asked and stated and not asked & stated)
 
 
 def runner_up(ranked: list[AnswerGroup]) -> float:
@@ -90,7 +96,7 @@ class ConfidenceModel:
     threshold: float = 0.5
 
     FEATURES = ("score", "typed", "log_support", "margin", "overlap", "similarity", "idf_coverage",
-                "specifics_missing", "year_conflict")
+                "specifics_missing", "another_year_or_ordinal")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> ConfidenceModel:
@@ -186,7 +192,7 @@ class AnswerExtractor:
     def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
         """What the confidence is computed from; the last three catch on-topic questions the text doesn't answer:
         rare question terms, and the question's numbers and names, missing from the answering sentence, and a
-        sentence dated to another year than the one asked about."""
+        sentence that states another year or ordinal than the one asked about."""
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
         sentence = self.sentence_text(top.sentence_number)
@@ -197,9 +203,7 @@ class AnswerExtractor:
         specifics = _specifics(question)
         context = (sentence + " " + top.passage.title).lower()
         missing = sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
-        asked_years = set(_YEAR.findall(question))
-        years = set(_YEAR.findall(sentence))
-        conflict = 1.0 if asked_years and years and not asked_years & years else 0.0
+        conflict = float(any(_states_another(pattern, question, sentence) for pattern in (_YEAR, _ORDINALS)))
         return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
                 covered, missing, conflict]
 

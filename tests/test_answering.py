@@ -75,7 +75,7 @@ def test_one_answer_stated_twice_is_one_better_supported_answer(twice_told):
     check_citations(twice_told, twice_told.ask(question))
 
 
-def test_a_sentence_of_another_year_than_asked_lowers_confidence(twice_told):
+def test_a_sentence_of_another_year_or_ordinal_than_asked_lowers_confidence(twice_told):
     extractor = twice_told.extractor
     confidence = {}
     for year in ("2002", "2010"):
@@ -84,6 +84,12 @@ def test_a_sentence_of_another_year_than_asked_lowers_confidence(twice_told):
         ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
         assert "2002" in extractor.sentence_text(ranked[0].best.sentence_number)
         features = extractor.features(question, ranked[0], runner_up(ranked))
-        assert features[ConfidenceModel.FEATURES.index("year_conflict")] == (year == "2010")
+        assert features[ConfidenceModel.FEATURES.index("another_year_or_ordinal")] == (year == "2010")
         confidence[year] = ConfidenceModel.load()(features)
     assert confidence["2010"] < confidence["2002"]
+
+    question = "What did the third line of the Delhi Metro open with?"
+    query_vector = twice_told.encoder.encode_query(question)
+    ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
+    assert "first line" in extractor.sentence_text(ranked[0].best.sentence_number)
+    assert extractor.features(question, ranked[0], runner_up(ranked))[-1] == 1.0, "third asked, first stated"
