@@ -483,6 +483,8 @@ class HeuristicReader:
             repeated = len((entity_stems & terms) - nouns) / len(entity_stems) if entity_stems else 0.0
             local_start = entity.start - sentence.start
             positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
+            if entity.label == "NORP" and positions and positions[-1] + 1 < len(stems) and stems[positions[-1] + 1] in terms:
+                continue  # "an Indian | elephant" for "the elephant Nehru gave": it qualifies what the question says
             base = 0.4 if primary else 0.2
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens)) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):

@@ -103,6 +103,9 @@ def read():
     # "How much of" asks for a share, or failing one, a measure.
     ("How much of the tunnel runs under the sea?", "The route includes a 21-km tunnel, of which about 7 km runs "
      "under the sea.", "7 km"),
+    # A nationality right before a word of the question qualifies that word; it is not the answer.
+    ("What was the name of the elephant Nehru gave to the zoo?",
+     "In 1949 Nehru gave an Indian elephant named Indira to the zoo.", "Indira"),
     # A list starts after the verb leading into it, even when a clause with commas comes before.
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
