@@ -111,7 +111,8 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
         (
             AnswerType.MONEY,
             r"\bhow much\b|\b(what|which) (amount|sum|value|cost|price|budget|investment|loan|target)\b"
-            r"|\bhow (large|big) (a |an |the )?(loan|investment|target|amount|sum)\b"
+            r"|\bhow (large|big) (a |an |the |(was|were|is|are) the )?([a-z-]+ ){0,3}(loan|investment|target|"
+            r"amount|sum|grant|budget|package)s?\b"
             r"|\bwhat (is|was|were|are) the ([a-z-]+ ){0,2}(cost|price|value|budget|amount)\b",
         ),
         (

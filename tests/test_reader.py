@@ -14,6 +14,7 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("Where was the 12th Annual Summit held?", AnswerType.PLACE),
     ("Which city did the leaders travel to?", AnswerType.PLACE),
     ("How much did Japan pledge?", AnswerType.MONEY),
+    ("How large was the first Japanese yen loan?", AnswerType.MONEY),
     ("What interest rate does the loan carry?", AnswerType.PERCENT),
     ("How many stations will the line have?", AnswerType.COUNT),
     ("How long is the high-speed rail line?", AnswerType.QUANTITY),
