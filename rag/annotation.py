@@ -123,10 +123,15 @@ def _joined(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
     return [s for s in joined if s not in absorbed]
 
 
+def _reading_order(span: EntitySpan) -> tuple[int, int, str]:
+    return span.start, -span.end, span.label
+
+
 def _maximal(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
-    """Trimmed spans, without those inside a longer span of the same label or a bare number inside any span."""
-    spans = sorted({t for t in (_trimmed(text, s) for s in spans) if t}, key=lambda s: (s.start, -s.end, s.label))
-    spans = sorted(set(_joined(text, spans)), key=lambda s: (s.start, -s.end, s.label))
+    """Trimmed and joined spans, without those inside a longer span of the same label or a bare number inside any
+    span."""
+    trimmed = sorted({t for t in (_trimmed(text, s) for s in spans) if t}, key=_reading_order)
+    spans = sorted(set(_joined(text, trimmed)), key=_reading_order)
     kept: list[EntitySpan] = []
     for span in spans:
         inside = [k for k in kept if k.start <= span.start and span.end <= k.end and (k.start, k.end) != (span.start, span.end)]

@@ -409,9 +409,9 @@ def _followed_by(text: str, tokens, stems, positions: list[int], nouns: frozense
 
 
 def _closeness(stems: list[str], anchors: list[int], positions: list[int], default: int) -> float:
-    """How near a span sits to the question's words in its sentence, in (0, 1]: mostly the nearest one, partly
-    the mean over every question word the sentence has ("mourning for him on | 9 July" beats "Abe was killed
-    on | 8 July" for "When did India observe mourning for Abe?")."""
+    """How near a span sits to the question's words in its sentence, in (0, 1]: mostly to the nearest one, partly
+    to all of them (the mean over each question word the sentence has), so of two spans equally near one word
+    the one among more of the question's words wins."""
     nearest: dict[str, int] = {}
     for a in anchors:
         d = min((abs(a - p) for p in positions), default=default)
@@ -469,9 +469,9 @@ class HeuristicReader:
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
-            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if entity.label not in labels and entity.label not in fallback:
                 continue
+            text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if asked.kind is AnswerType.DATE and not _DATED.search(text):
                 continue  # "about five years", "the same year" do not say when
             entity_stems = content_stems(text)
