@@ -33,8 +33,8 @@ from rag.settings import Settings
 
 FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
-# Manifest entries that decide what vectors and typed spans a document gets.
-REUSE_KEYS = ("format_version", "model", "chunking", "sentence_vectors", "entity_tagger")
+# Manifest entries that decide what vectors a document gets; its typed spans also depend on "entity_tagger".
+REUSE_KEYS = ("format_version", "model", "chunking", "sentence_vectors")
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -131,7 +131,7 @@ class CachedDocument:
 
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray | None
-    entities: list[EntitySpan]
+    entities: list[EntitySpan] | None  # None when tagged by other rules: tagged again, not embedded again
 
 
 @dataclass
@@ -306,8 +306,8 @@ class IndexBuilder:
             chunks.extend(doc_chunks)
             hashes.append(digest)
 
-        # Only changed documents are embedded and tagged, in one call per kind so batches stay full; when none
-        # changed, neither the model nor spaCy is loaded.
+        # Only changed documents are embedded and tagged (unchanged ones are tagged again when the tagging rules
+        # changed), in one call per kind so batches stay full; when none changed, neither the model nor spaCy loads.
         changed = [i for i, hit in enumerate(cached) if hit is None]
         changed_ids = {documents[i].doc_id for i in changed}
         titles = {d.doc_id: d.title for d in documents}
@@ -319,7 +319,8 @@ class IndexBuilder:
             if changed else [])
         sentence_vectors = iter(self.encoder.encode(
             [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress) if new_sentences else [])
-        new_entities = iter(self.tagger.run_many([documents[i] for i in changed]) if changed else [])
+        retag = [i for i, hit in enumerate(cached) if hit is None or hit.entities is None]
+        new_entities = iter(self.tagger.run_many([documents[i] for i in retag]) if retag else [])
         dimension = self.encoder.dimension if changed else previous["dimension"]
         chunk_counts = Counter(c.doc_id for c in new_chunks)
         sentence_counts = Counter(s.doc_id for s in new_sentences)
@@ -331,10 +332,10 @@ class IndexBuilder:
                     np.array([next(sentence_vectors) for _ in range(sentence_counts[document.doc_id])],
                              dtype=np.float32)
                     if self.settings.embed_sentences else None,
-                    next(new_entities))
+                    None)
             chunk_parts.append(hit.chunk_vectors)
             sentence_parts.append(hit.sentence_vectors)
-            entities.append(hit.entities)
+            entities.append(hit.entities if hit.entities is not None else next(new_entities))
 
         manifest = {
             **parameters,
@@ -359,6 +360,7 @@ class IndexBuilder:
         index type, for one, does not change them)."""
         if previous is None or any(previous.get(k) != parameters[k] for k in REUSE_KEYS):
             return {}
+        same_tagger = previous.get("entity_tagger") == parameters["entity_tagger"]
         try:
             old = load_index(index_dir)
         except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
@@ -370,7 +372,7 @@ class IndexBuilder:
             digest: CachedDocument(
                 old.chunk_vectors[chunk_doc == i],
                 old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None,
-                old.entities[i])
+                old.entities[i] if same_tagger else None)
             for i, digest in enumerate(hashes)
         }
 
