@@ -19,7 +19,7 @@ LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WOR
 LABEL_CODES = {label: i for i, label in enumerate(LABELS)}
 NUMERIC = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
 # Recorded in the index manifest: a change to the rules below makes a built index stale, so it is re-tagged.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
          r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
@@ -103,9 +103,10 @@ class EntityTagger:
         merged = []
         for text, spans in zip(texts, spacy_spans):
             patterns = pattern_spans(text)
-            # Where a pattern finds exactly spaCy's span, the pattern's label holds: "9 September 2020" is a DATE,
-            # not the EVENT spaCy's small model sometimes calls it.
-            extents = {(p.start, p.end) for p in patterns}
+            # Where a date, money or measure pattern finds exactly spaCy's span, the pattern's label holds:
+            # "9 September 2020" is a DATE, not the EVENT spaCy's small model sometimes calls it. A bare number
+            # keeps spaCy's reading ("1816" is a DATE in "founded in 1816").
+            extents = {(p.start, p.end) for p in patterns if p.label != "CARDINAL"}
             merged.append(_maximal(text, [s for s in spans if (s.start, s.end) not in extents] + patterns))
         return merged
 

@@ -51,3 +51,9 @@ def test_tagger_repairs_spans_the_small_model_cuts_wrong():
     assert [s.label for s in spans if text[s.start:s.end] == "9 September 2020"] == ["DATE"]
     assert found.get("2024") and "year 2024" not in found
     assert not any("(" in name and ")" not in name for name in found)
+
+
+def test_a_bare_number_keeps_spacys_date_label():
+    text = "The Royal University of Warsaw was established in 1816."
+    spans = EntityTagger().run_many([Document("d", "t", text)])[0]
+    assert "DATE" in {s.label for s in spans if text[s.start:s.end] == "1816"}
