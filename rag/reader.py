@@ -44,6 +44,7 @@ became become
 """.split()
 )
 CLAUSE_LEAD = STOP_WORDS | LEAD_VERBS
+_LIST_VERBS = LEAD_VERBS | {"is", "are", "was", "were"}
 
 
 class AnswerType(Enum):
@@ -293,9 +294,16 @@ def _subsequence(needle: str, haystack: str) -> bool:
 
 
 def _lead_verb_end(text: str, start: int, end: int) -> int | None:
-    """The end of the last verb leading into a list ("covers", "named", "include") in text[start:end]."""
-    ends = [start + m.end() for m in re.finditer(r"[A-Za-z-]+", text[start:end]) if m.group().lower() in LEAD_VERBS]
-    return ends[-1] + 1 if ends and ends[-1] < end else None
+    """Where a list starts after the last verb leading into it in text[start:end] ("covers | A, B", "were |
+    A, B", "is made up of | A, B")."""
+    found = None
+    for m in re.finditer(r"[A-Za-z-]+", text[start:end]):
+        word = m.group().lower()
+        if word in _LIST_VERBS:
+            found = start + m.end() + 1
+        elif found is not None and start + m.start() == found and word in STOP_WORDS:
+            found = start + m.end() + 1  # particles and articles after the verb: "made up of | A"
+    return found if found is not None and found < end else None
 
 
 def _tail_start(text: str, start: int, end: int) -> int:
@@ -326,6 +334,9 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
         while True:
             comma = max(text.rfind(", ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
             start = comma + 2 if comma >= 0 else 0
+            if text[comma] == ":" and comma >= 0 and len(text[start:end].split()) <= _MAX_ITEM_WORDS:
+                items.insert(0, (start, end))  # a colon opens the list: "four fields: research and development, ..."
+                break
             if (comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS
                     or _lead_verb_end(text, start, end) is not None):
                 items.insert(0, (_tail_start(text, start, end), end))

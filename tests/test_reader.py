@@ -111,6 +111,12 @@ def read():
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
      "supply-chain resilience, investment, trade and cultural ties"),
+    # A colon opens a list; a copula leads into one as a verb does.
+    ("Which fields does the memorandum cover?", "The memorandum covers four fields of chip cooperation: research "
+     "and development, manufacturing, design, and talent.", "research and development, manufacturing, design, and talent"),
+    ("Which foreign ministers attended the meeting?", "The foreign ministers at the Washington meeting were Marco "
+     "Rubio of the United States, S. Jaishankar of India and Penny Wong of Australia.",
+     "Marco Rubio of the United States, S. Jaishankar of India and Penny Wong of Australia"),
     # A title spaCy tags as an organization is no person, even though it says the asked noun.
     ("Which minister signed the memorandum?", "The memorandum was signed by Ashwini Vaishnaw, India's Minister "
      "of Electronics and Information Technology.", "Ashwini Vaishnaw"),
