@@ -334,7 +334,7 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
         while True:
             comma = max(text.rfind(", ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
             start = comma + 2 if comma >= 0 else 0
-            if text[comma] == ":" and comma >= 0 and len(text[start:end].split()) <= _MAX_ITEM_WORDS:
+            if comma >= 0 and text[comma] == ":" and len(text[start:end].split()) <= _MAX_ITEM_WORDS:
                 items.insert(0, (start, end))  # a colon opens the list: "four fields: research and development, ..."
                 break
             if (comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS
