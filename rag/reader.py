@@ -9,6 +9,7 @@ not already say. `TransformersReader` uses a local Hugging Face extractive-QA mo
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -407,14 +408,14 @@ def _asked_nouns(question: str) -> frozenset[str]:
     return frozenset(nouns)
 
 
-def _followed_by(text: str, tokens, stems, positions: list[int], nouns: frozenset[str], reach: int = 3) -> bool:
-    """The asked noun comes within a few words after the span, in the same phrase: "five | solo tackles"."""
-    if not nouns or not positions:
+def _followed_by(text: str, tokens, stems, positions: list[int], words: Set[str], reach: int = 3) -> bool:
+    """One of the words comes within a few words after the span, in the same phrase: "five | solo tackles"."""
+    if not words or not positions:
         return False
     for i in range(positions[-1] + 1, min(positions[-1] + 1 + reach, len(tokens))):
         if re.search(r"[,;:()]", text[tokens[i - 1][1]:tokens[i][0]]):
             return False
-        if stems[i] in nouns:
+        if stems[i] in words:
             return True
     return False
 
@@ -495,7 +496,7 @@ class HeuristicReader:
             repeated = len((entity_stems & terms) - nouns) / len(entity_stems) if entity_stems else 0.0
             local_start = entity.start - sentence.start
             positions = [i for i, (s, e, _) in enumerate(tokens) if s >= local_start and e <= local_start + len(text)]
-            if entity.label == "NORP" and positions and positions[-1] + 1 < len(stems) and stems[positions[-1] + 1] in terms:
+            if entity.label == "NORP" and _followed_by(sentence.text, tokens, stems, positions, terms, reach=1):
                 continue  # "an Indian | elephant" for "the elephant Nehru gave": it qualifies what the question says
             base = 0.4 if primary else 0.2
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens)) + 0.2 * rare - 0.6 * repeated

@@ -357,7 +357,7 @@ class IndexBuilder:
 
     def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
         """Vectors and typed spans of the live index by document hash, when made the same way (the search
-        index type, for one, does not change them)."""
+        index type, for one, does not change them); typed spans only when tagged by the same rules."""
         if previous is None or any(previous.get(k) != parameters[k] for k in REUSE_KEYS):
             return {}
         same_tagger = previous.get("entity_tagger") == parameters["entity_tagger"]
