@@ -252,8 +252,8 @@ def is_list_question(question: str) -> bool:
     if not m:
         return False
     for word in m.group(1).split():
-        if word in _AUXILIARY:
-            return False
+        if word in _AUXILIARY or word in _ARTICLES:
+            return False  # the asked phrase ended: "What coach left the Broncos?" asks for one coach
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
             return True
     return False
@@ -370,6 +370,21 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
     return best
 
 
+def _list_fit(labels: frozenset[str], sentence: SentenceInput, start: int, end: int) -> float:
+    """How well a list answers a question asking for people, places, dates or numbers: by the share of its items
+    that open with a name of the asked kind ("Which ministers ...?": "Marco Rubio of the United States, ...",
+    not "held between the Tokyo summit ... and ...")."""
+    starts = {e.start - sentence.start for e in sentence.entities if e.label in labels}
+    items = re.split(r",? (?:and|or) |, ", sentence.text[start:end])
+    named, offset = 0, start
+    for item in items:
+        offset = sentence.text.index(item, offset)
+        article = re.match(r"(?:the|an?) ", item)
+        named += (offset + (article.end() if article else 0)) in starts or offset in starts
+        offset += len(item)
+    return 0.6 + 0.4 * named / len(items)
+
+
 def _predicate(text: str, tokens, stems, terms) -> tuple[int, int] | None:
     """For "What is X?": what follows the first "is/are/means" after X is named, up to the clause's end."""
     subject_end = next((e for (s, e, _), stem in zip(tokens, stems) if stem in terms), None)
@@ -455,20 +470,24 @@ class HeuristicReader:
             expansion = _expansion(sentence.text, asked.acronym)
             if expansion:
                 return _span(sentence, *expansion, 0.9)
+        labels = LABELS_FOR.get(kind)
+        listed = None
         if asked.listing:
             enumeration = _enumeration(sentence.text, terms)
             if enumeration:
-                return _span(sentence, *enumeration, 0.8)
+                if kind in _CLAUSE_TYPES:
+                    return _span(sentence, *enumeration, 1.0)  # topics, areas, names: any list answers
+                listed = _span(sentence, *enumeration, _list_fit(labels, sentence, *enumeration))
         if kind is AnswerType.DEFINITION:
             predicate = _predicate(sentence.text, tokens, stems, terms)
             if predicate:
                 return _span(sentence, *predicate, 0.7)
-        labels = LABELS_FOR.get(kind)
         if labels:
             fallback = FALLBACK_LABELS.get(kind, frozenset())
             typed = self._typed_span(labels, fallback, asked, sentence, tokens, stems)
-            if typed is not None:
-                return typed
+            best = max((s for s in (listed, typed) if s is not None), key=lambda s: s.score, default=None)
+            if best is not None:
+                return best
         if kind in _CLAUSE_TYPES:
             return self._clause(sentence, tokens, stems, terms)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole

@@ -49,6 +49,7 @@ def test_answer_type(question, kind):
     ("Which city hosted the summit?", False),
     ("What does SCRI stand for?", False),
     ("Which year was it?", False),
+    ("What coach left the Broncos?", False),  # the asked phrase ends at the article
 ])
 def test_list_questions(question, expected):
     assert is_list_question(question) is expected
@@ -126,6 +127,26 @@ def read():
 ])
 def test_heuristic_reader_cuts_the_exact_span(read, question, sentence, answer):
     assert read(question, sentence) == answer
+
+
+def test_a_list_of_other_things_does_not_answer_who(read):
+    # "Which ministers" asks for people: the person, not the list of topics in the same sentence.
+    assert read("Which ministers signed the agreement?",
+                "The agreement on trade and investment was signed by Piyush Goyal.") == "Piyush Goyal"
+
+
+def test_a_list_of_the_asked_kind_outscores_a_single_name():
+    tagger = EntityTagger()
+    question = "Which foreign ministers attended the meeting?"
+    sentences = ["Jaishankar attended the meeting in Washington.",
+                 "The ministers were Marco Rubio of the United States, S. Jaishankar of India and Penny Wong."]
+    documents = [Document(str(i), "t", text) for i, text in enumerate(sentences)]
+    inputs = [SentenceInput(d.doc_id, 0, d.text, tuple(entities))
+              for d, entities in zip(documents, tagger.run_many(documents))]
+    single, listed = HeuristicReader().run(question, inputs)
+    assert single.text == "Jaishankar"
+    assert listed.text == "Marco Rubio of the United States, S. Jaishankar of India and Penny Wong"
+    assert listed.score > single.score
 
 
 def test_a_name_the_question_already_says_is_not_the_answer(read):
