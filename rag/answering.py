@@ -12,7 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from rag.documents import Answer, Citation, Passage, Span
-from rag.reader import HeuristicReader, Reader, SentenceInput, SpanAnswer, content_stems
+from rag.reader import (
+    AnswerType,
+    HeuristicReader,
+    Reader,
+    SentenceInput,
+    SpanAnswer,
+    answer_type,
+    asked_nouns,
+    content_stems,
+)
 from rag.store import Index, bm25_tokens
 from rag.text import normalize_answer
 
@@ -96,7 +105,7 @@ class ConfidenceModel:
     threshold: float = 0.5
 
     FEATURES = ("score", "typed", "log_support", "margin", "overlap", "similarity", "idf_coverage",
-                "specifics_missing", "another_year_or_ordinal")
+                "specifics_missing", "another_year_or_ordinal", "counted_noun_missing")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> ConfidenceModel:
@@ -190,9 +199,10 @@ class AnswerExtractor:
         return Answer(question, answer.text, confidence, [sentence], passages, sentence=sentence, span=answer)
 
     def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
-        """What the confidence is computed from; the last three catch on-topic questions the text doesn't answer:
-        rare question terms, and the question's numbers and names, missing from the answering sentence, and a
-        sentence that states another year or ordinal than the one asked about."""
+        """What the confidence is computed from; the last four catch on-topic questions the text doesn't answer:
+        rare question terms, and the question's numbers and names, missing from the answering sentence; a
+        sentence that states another year or ordinal than the one asked about; and one that never names what a
+        "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies)."""
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
         sentence = self.sentence_text(top.sentence_number)
@@ -204,8 +214,10 @@ class AnswerExtractor:
         context = (sentence + " " + top.passage.title).lower()
         missing = sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
         conflict = float(any(_states_another(pattern, question, sentence) for pattern in (_YEAR, _ORDINALS)))
+        counted = asked_nouns(question) if answer_type(question) is AnswerType.COUNT else frozenset()
+        uncounted = len(counted - content_stems(sentence)) / len(counted) if counted else 0.0
         return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
-                covered, missing, conflict]
+                covered, missing, conflict, uncounted]
 
     def _group(self, candidates: list[SentenceCandidate], passages: list[Passage]) -> list[AnswerGroup]:
         """Merge candidates whose answers normalize alike (or one contains the other); support counts the

@@ -412,7 +412,7 @@ class _Asked:
     nouns: frozenset[str]
 
 
-def _asked_nouns(question: str) -> frozenset[str]:
+def asked_nouns(question: str) -> frozenset[str]:
     """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}."""
     m = re.search(r"\b(?:which|what|how many|how much)((?: [\w-]+){1,3})", question.lower())
     nouns = []
@@ -459,7 +459,7 @@ class HeuristicReader:
 
     def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
         asked = _Asked(answer_type(question), content_stems(question), question.lower(), _asked_acronym(question),
-                       is_list_question(question), _asked_nouns(question))
+                       is_list_question(question), asked_nouns(question))
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:

@@ -92,4 +92,19 @@ def test_a_sentence_of_another_year_or_ordinal_than_asked_lowers_confidence(twic
     query_vector = twice_told.encoder.encode_query(question)
     ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
     assert "first line" in extractor.sentence_text(ranked[0].best.sentence_number)
-    assert extractor.features(question, ranked[0], runner_up(ranked))[-1] == 1.0, "third asked, first stated"
+    features = extractor.features(question, ranked[0], runner_up(ranked))
+    assert features[ConfidenceModel.FEATURES.index("another_year_or_ordinal")] == 1.0, "third asked, first stated"
+
+
+def test_a_count_from_a_sentence_that_never_names_what_is_counted_is_less_confident(twice_told):
+    extractor = twice_told.extractor
+    model = ConfidenceModel.load()
+    position = ConfidenceModel.FEATURES.index("counted_noun_missing")
+    for noun, missing in (("lines", 0.0), ("stations", 1.0)):
+        question = f"How many {noun} has the Delhi Metro network grown to?"
+        query_vector = twice_told.encoder.encode_query(question)
+        ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
+        features = extractor.features(question, ranked[0], runner_up(ranked))
+        assert features[position] == missing, extractor.sentence_text(ranked[0].best.sentence_number)
+    # "How many stations": the best sentence ("Its construction started in 2006 ...") never says stations.
+    assert model(features) < model(features[:position] + [0.0] + features[position + 1:])
