@@ -423,6 +423,14 @@ def asked_nouns(question: str) -> frozenset[str]:
     return frozenset(nouns)
 
 
+def _surname(name: str) -> str | None:
+    """The stem of a person's family name: "Jawaharlal Nehru's" -> "nehru"; none for "Duke William II"."""
+    last = name.split()[-1].removesuffix("'s").removesuffix("\u2019s")
+    if re.fullmatch(r"[IVX]+|Jr\.?|Sr\.?", last) or not last[:1].isupper():
+        return None
+    return _STEMMER.stemWord(last.lower())
+
+
 def _followed_by(text: str, tokens, stems, positions: list[int], words: Set[str], reach: int = 3) -> bool:
     """One of the words comes within a few words after the span, in the same phrase: "five | solo tackles"."""
     if not words or not positions:
@@ -508,6 +516,8 @@ class HeuristicReader:
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it
+            if entity.label == "PERSON" and _surname(text) in terms:
+                continue  # "Jawaharlal Nehru" is the "Nehru" the question names
             # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX";
             # not in a span of a fallback label ("Which minister" -> a person, not "Minister of Finance").
             primary = entity.label in labels

@@ -121,6 +121,11 @@ def read():
     # A title spaCy tags as an organization is no person, even though it says the asked noun.
     ("Which minister signed the memorandum?", "The memorandum was signed by Ashwini Vaishnaw, India's Minister "
      "of Electronics and Information Technology.", "Ashwini Vaishnaw"),
+    # A person the question names by surname is not the answer; a numeral is no surname.
+    ("Which Abe speech did Kishida connect his plan to?", "Kishida tied the new plan to Shinzo Abe's \"Confluence "
+     "of the Two Seas\" speech, which Abe had delivered to the Indian Parliament in August 2007.",
+     "Confluence of the Two Seas"),
+    ("Who killed Harold II?", "Harold II was killed by Duke William II at Hastings.", "Duke William II"),
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
