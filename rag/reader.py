@@ -230,9 +230,12 @@ class Reader(Protocol):
 
 
 # A date answer names a year, a month or a day: what spaCy also tags DATE ("later years", "second day") does not.
-_DATED = re.compile(r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-                    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|centuries)\b",
-                    re.IGNORECASE)
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGNORECASE)
+# "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
+_ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
+_NAMES_DAY = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
 _ARTICLES = frozenset({"the", "a", "an"})
@@ -505,6 +508,7 @@ class HeuristicReader:
         anchors = [i for i, stem in enumerate(stems) if stem in terms]
         # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
         counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
+        wants_day = asked.kind is AnswerType.DATE and bool(_ASKS_DAY.search(asked.question))
         best: SpanAnswer | None = None
         rarity = sentence.rarity or (1.0,) * len(sentence.entities)
         for entity, rare in zip(sentence.entities, rarity):
@@ -513,6 +517,7 @@ class HeuristicReader:
             text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if asked.kind is AnswerType.DATE and not _DATED.search(text):
                 continue  # "about five years", "the same year" do not say when
+            vague = wants_day and not _NAMES_DAY.search(text)
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it
@@ -531,7 +536,7 @@ class HeuristicReader:
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens)) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
-            score += 0.2 * named_as_asked
+            score += 0.2 * named_as_asked - 0.2 * vague
             if best is None or score > best.score:
                 best = SpanAnswer(entity.start, entity.end, text, round(min(score, 1.0), 4), True)
         return best

@@ -102,6 +102,9 @@ def read():
     # A date answer names a year, month or day; spaCy's DATE "about five years" does not say when.
     ("When did the exercise series resume after the gap?",
      "After a gap of about five years the exercise series resumed, in October 2018.", "October 2018"),
+    # "On what date" asks for a day, not a bare year or month.
+    ("On what date was the summit held by telephone?", "The summit was held by telephone in 2020, with officials "
+     "meeting later on 10 September.", "10 September"),
     # "How much of" asks for a share, or failing one, a measure.
     ("How much of the tunnel runs under the sea?", "The route includes a 21-km tunnel, of which about 7 km runs "
      "under the sea.", "7 km"),
