@@ -446,13 +446,30 @@ def _followed_by(text: str, tokens, stems, positions: list[int], words: Set[str]
     return False
 
 
-def _closeness(stems: list[str], anchors: list[int], positions: list[int], default: int) -> float:
+# A clause break (";", ", and", ", which" ...) counts as this many words of distance: the question's words in the
+# next clause say little about a span ("killed on 8 July 2022, and India declared mourning ... on 9 July 2022").
+_CLAUSE_GAP = 8
+_CLAUSE_LINKS = frozenset({"and", "but", "while", "whereas", "which", "who"})
+
+
+def _clause_numbers(text: str, tokens) -> list[int]:
+    """Each word's clause in the sentence, counting from 0."""
+    numbers, clause = [], 0
+    for i, (start, _, word) in enumerate(tokens):
+        gap = text[tokens[i - 1][1]:start] if i else ""
+        if ";" in gap or ("," in gap and word.lower() in _CLAUSE_LINKS):
+            clause += 1
+        numbers.append(clause)
+    return numbers
+
+
+def _closeness(stems: list[str], anchors: list[int], positions: list[int], default: int, clauses: list[int]) -> float:
     """How near a span sits to the question's words in its sentence, in (0, 1]: mostly to the nearest one, partly
     to all of them (the mean over each question word the sentence has), so of two spans equally near one word
-    the one among more of the question's words wins."""
+    the one among more of the question's words wins. Words in another clause count as further away."""
     nearest: dict[str, int] = {}
     for a in anchors:
-        d = min((abs(a - p) for p in positions), default=default)
+        d = min((abs(a - p) + _CLAUSE_GAP * abs(clauses[a] - clauses[p]) for p in positions), default=default)
         nearest[stems[a]] = min(nearest.get(stems[a], d), d)
     if not nearest:
         return 1 / (1 + default / 4)
@@ -506,6 +523,7 @@ class HeuristicReader:
     def _typed_span(self, labels, fallback, asked: _Asked, sentence: SentenceInput, tokens, stems) -> SpanAnswer | None:
         terms, nouns = asked.terms, asked.nouns
         anchors = [i for i, stem in enumerate(stems) if stem in terms]
+        clauses = _clause_numbers(sentence.text, tokens)
         # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
         counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
         wants_day = asked.kind is AnswerType.DATE and bool(_ASKS_DAY.search(asked.question))
@@ -533,7 +551,7 @@ class HeuristicReader:
             if entity.label == "NORP" and _followed_by(sentence.text, tokens, stems, positions, terms, reach=1):
                 continue  # "an Indian | elephant" for "the elephant Nehru gave": it qualifies what the question says
             base = 0.4 if primary else 0.2
-            score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens)) + 0.2 * rare - 0.6 * repeated
+            score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens), clauses) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             score += 0.2 * named_as_asked - 0.2 * vague

@@ -102,6 +102,9 @@ def read():
     # A date answer names a year, month or day; spaCy's DATE "about five years" does not say when.
     ("When did the exercise series resume after the gap?",
      "After a gap of about five years the exercise series resumed, in October 2018.", "October 2018"),
+    # Question words in another clause are further from a span than their word count says.
+    ("When did India declare national mourning?", "Abe was shot in Nara on 8 July 2022, and India declared "
+     "national mourning on the following day, 9 July 2022.", "9 July 2022"),
     # "On what date" asks for a day, not a bare year or month.
     ("On what date was the summit held by telephone?", "The summit was held by telephone in 2020, with officials "
      "meeting later on 10 September.", "10 September"),
@@ -171,4 +174,4 @@ def test_closeness_counts_every_question_word_near_a_span():
     # nearest one, but the first has two question words that close.
     stems = ["a", "b", "x", "x", "x", "x", "x", "x", "x", "c"]
     anchors = [0, 1, 9]
-    assert _closeness(stems, anchors, [3], 10) > _closeness(stems, anchors, [7], 10)
+    assert _closeness(stems, anchors, [3], 10, [0] * 10) > _closeness(stems, anchors, [7], 10, [0] * 10)
