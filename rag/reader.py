@@ -373,12 +373,32 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
     return best
 
 
+_NUMBER_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), 2)}
+_ITEM_BREAK = re.compile(r",? (?:and|or) |, ")
+
+
+def _asked_count(question: str) -> int | None:
+    m = re.search(r"\b(?:which|what)(?: (?:are|were) the)? (\w+)", question.lower())
+    if not m:
+        return None
+    word = m.group(1)
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word)
+
+
+def _item_counts(listed: str) -> tuple[int, int]:
+    """The fewest and most items a list may have: "A, B and C" has three, or two if "B and C" is one thing
+    ("technology and innovation")."""
+    breaks = _ITEM_BREAK.findall(listed)
+    inner = sum(1 for b in breaks if b == " and ")
+    return len(breaks) + 1 - inner, len(breaks) + 1
+
+
 def _list_fit(labels: frozenset[str], sentence: SentenceInput, start: int, end: int) -> float:
     """How well a list answers a question asking for people, places, dates or numbers: by the share of its items
     that open with a name of the asked kind ("Which ministers ...?": "Marco Rubio of the United States, ...",
     not "held between the Tokyo summit ... and ...")."""
     starts = {e.start - sentence.start for e in sentence.entities if e.label in labels}
-    items = re.split(r",? (?:and|or) |, ", sentence.text[start:end])
+    items = _ITEM_BREAK.split(sentence.text[start:end])
     named, offset = 0, start
     for item in items:
         offset = sentence.text.index(item, offset)
@@ -413,6 +433,7 @@ class _Asked:
     acronym: str | None
     listing: bool
     nouns: frozenset[str]
+    items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
 
 
 def asked_nouns(question: str) -> frozenset[str]:
@@ -487,7 +508,7 @@ class HeuristicReader:
 
     def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
         asked = _Asked(answer_type(question), content_stems(question), question.lower(), _asked_acronym(question),
-                       is_list_question(question), asked_nouns(question))
+                       is_list_question(question), asked_nouns(question), _asked_count(question))
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
@@ -503,9 +524,12 @@ class HeuristicReader:
         if asked.listing:
             enumeration = _enumeration(sentence.text, terms)
             if enumeration:
+                # A list of another length than asked for is likely not the one asked about.
+                fewest, most = _item_counts(sentence.text[slice(*enumeration)])
+                counted = 1.0 if asked.items is None or fewest <= asked.items <= most else 0.6
                 if kind in _CLAUSE_TYPES:
-                    return _span(sentence, *enumeration, 1.0)  # topics, areas, names: any list answers
-                listed = _span(sentence, *enumeration, _list_fit(labels, sentence, *enumeration))
+                    return _span(sentence, *enumeration, counted)  # topics, areas, names: any list answers
+                listed = _span(sentence, *enumeration, counted * _list_fit(labels, sentence, *enumeration))
         if kind is AnswerType.DEFINITION:
             predicate = _predicate(sentence.text, tokens, stems, terms)
             if predicate:

@@ -160,6 +160,15 @@ def test_a_list_of_the_asked_kind_outscores_a_single_name():
     assert listed.score > single.score
 
 
+def test_a_list_of_the_length_asked_for_outscores_another():
+    question = "What are the three pillars of the plan?"
+    sentences = ["The plan was drafted by officials and ministers.", "Its pillars are trade, security and culture."]
+    inputs = [SentenceInput(str(i), 0, text) for i, text in enumerate(sentences)]
+    drafted, pillars = HeuristicReader().run(question, inputs)
+    assert (drafted.text, pillars.text) == ("drafted by officials and ministers", "trade, security and culture")
+    assert pillars.score > drafted.score
+
+
 def test_a_name_the_question_already_says_is_not_the_answer(read):
     sentence = "Narendra Modi met Shigeru Ishiba in Tokyo."
     assert read("Who did Narendra Modi meet in Tokyo?", sentence) == "Shigeru Ishiba"
