@@ -32,6 +32,18 @@ def test_threshold_maximizes_overall_accuracy():
     confidence = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 0.9])
     right = np.array([False, False, False, True, True, False, True])
     answerable = np.array([False, False, True, True, True, True, True])
-    # From 0.3 up: two unanswerable questions withheld, three right answers kept; 5 of 7.
-    assert best_threshold(confidence, right, answerable) == 0.3
+    # Any cut in (0.2, 0.4]: two unanswerable questions withheld, three right answers kept; 5 of 7. The cut
+    # lands in the middle of that plateau.
+    assert best_threshold(confidence, right, answerable) == 0.31
     assert best_threshold(confidence, np.ones(7, dtype=bool), np.ones(7, dtype=bool)) == 0.0
+
+
+def test_threshold_prefers_a_plateau_to_a_lone_peak():
+    # Answerable questions answered rightly or not, and unanswerable ones (right and answerable both False).
+    confidence = np.array([0.38, 0.41, 0.49, 0.64, 0.68, 0.78, 0.86, 0.9, 0.97, 0.98])
+    right = np.array([True, True, False, True, False, True, False, False, False, True])
+    answerable = right.copy()
+    # The cut 0.98 alone makes 6 of 10 right decisions, the cuts just below it 4 or 5; every cut up to 0.38
+    # makes 5.
+    assert best_threshold(confidence, right, answerable, window=0.0) == 0.98
+    assert best_threshold(confidence, right, answerable) <= 0.38
