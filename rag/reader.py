@@ -147,7 +147,8 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
         ),
         (
             AnswerType.NAMED,
-            r"^(what|which) (is|are|was|were) the names? of\b",
+            r"^(what|which) (is|are|was|were) the names? of\b"
+            r"|^([^,]*, )?(what|which) [^,]* (called|named|known as)\b",  # "What is the subsidiary called?"
         ),
         # "What was the Friendship Year commemorating?" asks what something was doing, not what it is.
         (AnswerType.DESCRIPTION, r"^(what|who) (is|are|was|were) (an? |the )?(?!an? |the )\S+ (\S+ )*[a-z]+ing\??$"),

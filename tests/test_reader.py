@@ -35,6 +35,8 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("What is the planned operating speed of the line?", AnswerType.QUANTITY),
     ("Tell me about the partnership", AnswerType.DESCRIPTION),
     ("What is the name of the rare-earth subsidiary?", AnswerType.NAMED),
+    ("What is Toyota Tsusho's subsidiary called, and when was it founded?", AnswerType.NAMED),
+    ("Because of the theme, what was the game known as?", AnswerType.NAMED),
     ("What was the Friendship Year 2007 commemorating?", AnswerType.DESCRIPTION),
     ("What is a building?", AnswerType.DEFINITION),
 ])
