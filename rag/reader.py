@@ -237,6 +237,7 @@ _DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGN
 # "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
 _NAMES_DAY = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
 _ARTICLES = frozenset({"the", "a", "an"})
@@ -553,8 +554,14 @@ class HeuristicReader:
         counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
         wants_day = asked.kind is AnswerType.DATE and bool(_ASKS_DAY.search(asked.question))
         best: SpanAnswer | None = None
-        rarity = sentence.rarity or (1.0,) * len(sentence.entities)
-        for entity, rare in zip(sentence.entities, rarity):
+        entities = list(sentence.entities)
+        rarity = list(sentence.rarity or (1.0,) * len(entities))
+        if asked.kind in (AnswerType.THING, AnswerType.NAMED):  # a quoted phrase names a thing: a "teleforce" weapon
+            quoted = [EntitySpan(sentence.start + m.start(1), sentence.start + m.end(1), "WORK_OF_ART")
+                      for m in _QUOTED.finditer(sentence.text)]
+            entities += quoted
+            rarity += [1.0] * len(quoted)
+        for entity, rare in zip(entities, rarity):
             if entity.label not in labels and entity.label not in fallback:
                 continue
             text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]

@@ -134,6 +134,9 @@ def read():
      "of the Two Seas\" speech, which Abe had delivered to the Indian Parliament in August 2007.",
      "Confluence of the Two Seas"),
     ("Who killed Harold II?", "Harold II was killed by Duke William II at Hastings.", "Duke William II"),
+    # A quoted phrase is a name too ("What kind of ...?", "What was X called?").
+    ("What kind of weapon did Tesla talk about?", "In 1934 Tesla described a \"teleforce\" weapon to reporters "
+     "in New York.", "teleforce"),
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
