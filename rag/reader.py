@@ -380,6 +380,7 @@ _ITEM_BREAK = re.compile(r",? (?:and|or) |, ")
 
 
 def _asked_count(question: str) -> int | None:
+    """How many things the question asks for, when it says: "Which three documents ...?" -> 3."""
     m = re.search(r"\b(?:which|what)(?: (?:are|were) the)? (\w+)", question.lower())
     if not m:
         return None
@@ -528,10 +529,10 @@ class HeuristicReader:
             if enumeration:
                 # A list of another length than asked for is likely not the one asked about.
                 fewest, most = _item_counts(sentence.text[slice(*enumeration)])
-                counted = 1.0 if asked.items is None or fewest <= asked.items <= most else 0.6
+                length_fit = 1.0 if asked.items is None or fewest <= asked.items <= most else 0.6
                 if kind in _CLAUSE_TYPES:
-                    return _span(sentence, *enumeration, counted)  # topics, areas, names: any list answers
-                listed = _span(sentence, *enumeration, counted * _list_fit(labels, sentence, *enumeration))
+                    return _span(sentence, *enumeration, length_fit)  # topics, areas, names: any list answers
+                listed = _span(sentence, *enumeration, length_fit * _list_fit(labels, sentence, *enumeration))
         if kind is AnswerType.DEFINITION:
             predicate = _predicate(sentence.text, tokens, stems, terms)
             if predicate:
