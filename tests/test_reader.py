@@ -165,6 +165,19 @@ def test_a_list_of_the_asked_kind_outscores_a_single_name():
     assert listed.score > single.score
 
 
+def test_a_list_outscores_a_name_when_the_question_asks_for_things():
+    # "What areas ...?" asks for a list of anything: the list beats the name in the sentence beside it.
+    tagger = EntityTagger()
+    sentences = ["The AI initiative, known as JAI, was launched in Tokyo.",
+                 "The AI initiative covers joint research, exchanges of students and data centres."]
+    documents = [Document(str(i), "t", text) for i, text in enumerate(sentences)]
+    inputs = [SentenceInput(d.doc_id, 0, d.text, tuple(entities))
+              for d, entities in zip(documents, tagger.run_many(documents))]
+    named, listed = HeuristicReader().run("What areas does the AI initiative cover?", inputs)
+    assert (named.text, listed.text) == ("JAI", "joint research, exchanges of students and data centres")
+    assert listed.score > named.score
+
+
 def test_a_list_of_the_length_asked_for_outscores_another():
     question = "What are the three pillars of the plan?"
     sentences = ["The plan was drafted by officials and ministers.", "Its pillars are trade, security and culture."]
