@@ -21,9 +21,10 @@ NUMERIC = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", 
 # Recorded in the index manifest: a change to the rules below makes a built index stale, so it is re-tagged.
 RULES_VERSION = 3
 
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|" \
-         r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+MONTH_NAMES = r"January|February|March|April|May|June|July|August|September|October|November|December"
+DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)?"
+_MONTH = rf"(?:{MONTH_NAMES}|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
+_DAY = DAY_OF_MONTH
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _SCALE = r"(?:\s(?:trillion|billion|million|thousand|lakh crore|lakh|crore))"
 PATTERNS: tuple[tuple[str, re.Pattern], ...] = (

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import Stemmer
 
-from rag.annotation import EntitySpan
+from rag.annotation import DAY_OF_MONTH, MONTH_NAMES, EntitySpan
 
 _STEMMER = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9$%.,'/-]*[A-Za-z0-9%]|[A-Za-z0-9]")
@@ -231,12 +231,12 @@ class Reader(Protocol):
 
 
 # A date answer names a year, a month or a day: what spaCy also tags DATE ("later years", "second day") does not.
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_MONTH = rf"(?:{MONTH_NAMES})"
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGNORECASE)
 # "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
-_NAMES_DAY = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
+_NAMES_DAY = re.compile(rf"\b{DAY_OF_MONTH} {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
