@@ -437,6 +437,7 @@ class _Asked:
     listing: bool
     nouns: frozenset[str]
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
+    wants_day: bool  # "On what date ...?"
 
 
 def asked_nouns(question: str) -> frozenset[str]:
@@ -510,8 +511,10 @@ class HeuristicReader:
     name = "heuristic"
 
     def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
-        asked = _Asked(answer_type(question), content_stems(question), question.lower(), _asked_acronym(question),
-                       is_list_question(question), asked_nouns(question), _asked_count(question))
+        kind = answer_type(question)
+        asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
+                       is_list_question(question), asked_nouns(question), _asked_count(question),
+                       kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())))
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
@@ -553,7 +556,6 @@ class HeuristicReader:
         clauses = _clause_numbers(sentence.text, tokens)
         # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
         counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
-        wants_day = asked.kind is AnswerType.DATE and bool(_ASKS_DAY.search(asked.question))
         best: SpanAnswer | None = None
         entities = list(sentence.entities)
         rarity = list(sentence.rarity or (1.0,) * len(entities))
@@ -568,7 +570,7 @@ class HeuristicReader:
             text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if asked.kind is AnswerType.DATE and not _DATED.search(text):
                 continue  # "about five years", "the same year" do not say when
-            vague = wants_day and not _NAMES_DAY.search(text)
+            vague = asked.wants_day and not _NAMES_DAY.search(text)
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:
                 continue  # the question already says it
