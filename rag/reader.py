@@ -237,6 +237,12 @@ _DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGN
 # "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
 _NAMES_DAY = re.compile(rf"\b{DAY_OF_MONTH} {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
+# "How long ...?" takes a stretch of time ("five years", "a month", "1870 to 1939"), not a point in it.
+_DURATION = re.compile(
+    r"(?:\d|\b(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|many)\b)[\w -]{0,12}?"
+    r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
@@ -438,6 +444,7 @@ class _Asked:
     nouns: frozenset[str]
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
     wants_day: bool  # "On what date ...?"
+    wants_duration: bool  # "How long ...?"
 
 
 def asked_nouns(question: str) -> frozenset[str]:
@@ -514,7 +521,8 @@ class HeuristicReader:
         kind = answer_type(question)
         asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
                        is_list_question(question), asked_nouns(question), _asked_count(question),
-                       kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())))
+                       kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())),
+                       kind is AnswerType.QUANTITY and "how long" in question.lower())
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
@@ -570,6 +578,8 @@ class HeuristicReader:
             text = sentence.text[entity.start - sentence.start : entity.end - sentence.start]
             if asked.kind is AnswerType.DATE and not _DATED.search(text):
                 continue  # "about five years", "the same year" do not say when
+            if asked.wants_duration and not (entity.label == "QUANTITY" or _DURATION.search(text)):
+                continue  # "How long ...?" asks for a stretch of time or a length: not "20 July 2023", "2008", "four"
             vague = asked.wants_day and not _NAMES_DAY.search(text)
             entity_stems = content_stems(text)
             if (entity_stems and entity_stems <= terms) or text.lower() in asked.question:

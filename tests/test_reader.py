@@ -116,6 +116,10 @@ def read():
     # A nationality right before a word of the question qualifies that word; it is not the answer.
     ("What was the name of the elephant Nehru gave to the zoo?",
      "In 1949 Nehru gave an Indian elephant named Indira to the zoo.", "Indira"),
+    # "How long" asks for a stretch of time, not a date or year in the sentence.
+    ("How long is the memorandum valid?", "The memorandum, signed on 20 July 2023, is valid for five years.",
+     "five years"),
+    ("How long was the theatre open?", "The theatre, built in 1869, was open from 1870 to 1939.", "1870 to 1939"),
     # A list starts after the verb leading into it, even when a clause with commas comes before.
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
