@@ -547,7 +547,9 @@ class HeuristicReader:
         if kind is AnswerType.DEFINITION:
             predicate = _predicate(sentence.text, tokens, stems, terms)
             if predicate:
-                return _span(sentence, *predicate, 0.7)
+                # "X is a bilateral group ..." defines X; "X is to deal with ..." says what it is for.
+                noun_phrase = re.match(r"(?:an?|the)\s", sentence.text[predicate[0]:])
+                return _span(sentence, *predicate, 0.7 if noun_phrase else 0.6)
         if labels:
             fallback = FALLBACK_LABELS.get(kind, frozenset())
             typed = self._typed_span(labels, fallback, asked, sentence, tokens, stems)

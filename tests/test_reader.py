@@ -191,6 +191,16 @@ def test_a_list_of_the_length_asked_for_outscores_another():
     assert pillars.score > drafted.score
 
 
+def test_a_definition_by_noun_phrase_outscores_a_purpose():
+    question = "What is the Working Group on Minerals?"
+    sentences = ["The Working Group on Minerals is to deal with rare earths.",
+                 "The Working Group on Minerals is a bilateral group of officials."]
+    inputs = [SentenceInput(str(i), 0, text) for i, text in enumerate(sentences)]
+    purpose, definition = HeuristicReader().run(question, inputs)
+    assert (purpose.text, definition.text) == ("to deal with rare earths", "a bilateral group of officials")
+    assert definition.score > purpose.score
+
+
 def test_a_name_the_question_already_says_is_not_the_answer(read):
     sentence = "Narendra Modi met Shigeru Ishiba in Tokyo."
     assert read("Who did Narendra Modi meet in Tokyo?", sentence) == "Shigeru Ishiba"
