@@ -243,6 +243,7 @@ _DURATION = re.compile(
     r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
     re.IGNORECASE,
 )
+_SHORT_NAME = re.compile(r"\s*\(([A-Z][A-Za-z0-9-]{1,9})\)")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
 _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split())
@@ -588,6 +589,9 @@ class HeuristicReader:
                 continue  # the question already says it
             if entity.label == "PERSON" and _surname(text) in terms:
                 continue  # "Jawaharlal Nehru" is the "Nehru" the question names
+            short = _SHORT_NAME.match(sentence.text, entity.end - sentence.start)
+            if short and _STEMMER.stemWord(short.group(1).lower()) in terms:
+                continue  # "Japan Aerospace Exploration Agency (JAXA)" is the "JAXA" the question names
             # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX";
             # not in a span of a fallback label ("Which minister" -> a person, not "Minister of Finance").
             primary = entity.label in labels

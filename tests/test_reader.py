@@ -116,6 +116,9 @@ def read():
     # A nationality right before a word of the question qualifies that word; it is not the answer.
     ("What was the name of the elephant Nehru gave to the zoo?",
      "In 1949 Nehru gave an Indian elephant named Indira to the zoo.", "Indira"),
+    # A name whose short form the question says is the question's own: "the NFC" is the National Football Conference.
+    ("What team was the NFC champion?", "The National Football Conference (NFC) champion Carolina Panthers "
+     "played in Santa Clara.", "Carolina Panthers"),
     # "How long" asks for a stretch of time, not a date or year in the sentence.
     ("How long is the memorandum valid?", "The memorandum, signed on 20 July 2023, is valid for five years.",
      "five years"),
