@@ -446,6 +446,7 @@ class _Asked:
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
     wants_day: bool  # "On what date ...?"
     wants_duration: bool  # "How long ...?"
+    names: frozenset[str]  # the first four letters of its capitalized words: "India" matches "Indian"
 
 
 def asked_nouns(question: str) -> frozenset[str]:
@@ -511,6 +512,18 @@ def _closeness(stems: list[str], anchors: list[int], positions: list[int], defau
     return 0.7 * closest + 0.3 * spread
 
 
+def _qualifier(sentence: SentenceInput, start: int) -> str | None:
+    """A nationality right before a name, past at most two title words: "Indian Ambassador | Sibi George"."""
+    for e in sentence.entities:
+        end = e.end - sentence.start
+        if e.label == "NORP" and end <= start:
+            between = sentence.text[end:start]
+            title = between.split()
+            if len(title) <= 2 and all(w[:1].isupper() for w in title) and not re.search(r"[,;:()]", between):
+                return sentence.text[e.start - sentence.start:end]
+    return None
+
+
 def _span(sentence: SentenceInput, start: int, end: int, score: float) -> SpanAnswer:
     return SpanAnswer(sentence.start + start, sentence.start + end, sentence.text[start:end], score, True)
 
@@ -523,7 +536,8 @@ class HeuristicReader:
         asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
                        is_list_question(question), asked_nouns(question), _asked_count(question),
                        kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())),
-                       kind is AnswerType.QUANTITY and "how long" in question.lower())
+                       kind is AnswerType.QUANTITY and "how long" in question.lower(),
+                       frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
@@ -602,6 +616,9 @@ class HeuristicReader:
             if entity.label == "NORP" and _followed_by(sentence.text, tokens, stems, positions, terms, reach=1):
                 continue  # "an Indian | elephant" for "the elephant Nehru gave": it qualifies what the question says
             base = 0.4 if primary else 0.2
+            qualifier = _qualifier(sentence, local_start)
+            if qualifier is not None:
+                base += 0.25 * (qualifier[:4].lower() in asked.names)
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens), clauses) + 0.2 * rare - 0.6 * repeated
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it

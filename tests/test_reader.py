@@ -119,6 +119,9 @@ def read():
     # A name whose short form the question says is the question's own: "the NFC" is the National Football Conference.
     ("What team was the NFC champion?", "The National Football Conference (NFC) champion Carolina Panthers "
      "played in Santa Clara.", "Carolina Panthers"),
+    # A person titled with the nationality the question asks about: "for India" -> the Indian ambassador.
+    ("Who signed the agreement for India?", "In Tokyo, Indian Ambassador Sibi George and ATLA Commissioner "
+     "Ishikawa Takeshi signed the agreement.", "Sibi George"),
     # "How long" asks for a stretch of time, not a date or year in the sentence.
     ("How long is the memorandum valid?", "The memorandum, signed on 20 July 2023, is valid for five years.",
      "five years"),
