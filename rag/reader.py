@@ -78,8 +78,12 @@ LABELS_FOR: dict[AnswerType, frozenset[str]] = {
         {"ORG", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "FAC", "PERSON", "GPE", "LOC", "NORP", "LANGUAGE"}
     ),
 }
-# SQuAD's "what + noun" answers are mostly typed spans of some kind: any label fits better than a clause.
-LABELS_FOR[AnswerType.THING] = frozenset().union(*LABELS_FOR.values())
+# SQuAD's "what + noun" answers are mostly typed spans of some kind: any label fits better than a clause, and a
+# name better than a number or a date, which "how many" and "what year" ask for.
+_NUMBERS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL"})
+LABELS_FOR[AnswerType.THING] = frozenset().union(*LABELS_FOR.values()) - _NUMBERS
+_MEASURE_NOUN = re.compile(r"\b(?:numbers?|ratings?|scores?|dates?|years?|temperatures?|population|ages?|ranks?|"
+                           r"ranking|totals?|figures?|rates?|records?)\b")
 
 # Labels that may answer too, for less: spaCy's small model often swaps person, place and organization
 # labels, and "How much of the tunnel ...?" may take a measure ("about 7 km") as well as a share.
@@ -87,6 +91,7 @@ _NAMES = LABELS_FOR[AnswerType.NAMED] - {"NORP"}
 FALLBACK_LABELS: dict[AnswerType, frozenset[str]] = {
     AnswerType.PERSON: _NAMES, AnswerType.PLACE: _NAMES, AnswerType.ORGANIZATION: _NAMES,
     AnswerType.PERCENT: frozenset({"QUANTITY", "CARDINAL"}),
+    AnswerType.THING: _NUMBERS,
 }
 # Without a fitting typed span, these take the longest clause the question doesn't say.
 _CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.THING, AnswerType.ORGANIZATION, AnswerType.DEFINITION,
@@ -549,6 +554,8 @@ class HeuristicReader:
             if expansion:
                 return _span(sentence, *expansion, 0.9)
         labels = LABELS_FOR.get(kind)
+        if kind is AnswerType.THING and _MEASURE_NOUN.search(asked.question):
+            labels = labels | _NUMBERS  # "What was the patent number?", "What was his quarterback rating?"
         listed = None
         if asked.listing:
             enumeration = _enumeration(sentence.text, terms)

@@ -116,6 +116,10 @@ def read():
     # A nationality right before a word of the question qualifies that word; it is not the answer.
     ("What was the name of the elephant Nehru gave to the zoo?",
      "In 1949 Nehru gave an Indian elephant named Indira to the zoo.", "Indira"),
+    # "What/which + noun" takes a name before a number or a date, unless the noun is a measure.
+    ("Which television network aired the game?", "In 2016 the game was aired by CBS to 50 countries.", "CBS"),
+    ("What final score ended the game?", "The Denver Broncos beat the Carolina Panthers with a final score of 24-10.",
+     "24-10"),
     # A name whose short form the question says is the question's own: "the NFC" is the National Football Conference.
     ("What team was the NFC champion?", "The National Football Conference (NFC) champion Carolina Panthers "
      "played in Santa Clara.", "Carolina Panthers"),
