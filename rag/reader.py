@@ -184,13 +184,18 @@ def answer_type(question: str) -> AnswerType:
     kind = min(matches)[2] if matches else AnswerType.DESCRIPTION
     # Case tells a name from a common noun, unless the whole question is typed in lower case.
     cased = question != question.lower()
-    if kind is AnswerType.DEFINITION and cased and _COMMON_NOUN_SUBJECT.match(question.strip()):
+    if cased and _COMMON_NOUN_SUBJECT.match(question.strip()) and (
+        kind is AnswerType.DEFINITION or (kind is AnswerType.DESCRIPTION and not _WORDING_NOUN.search(question))
+    ):
         return AnswerType.THING
     return kind
 
 
 # "What was the final score?", "What is Warsaw's symbol?" ask for a thing, not for a definition of a name
 # ("What is the Act East Forum?") or of a term ("What is a currency swap?").
+# "What is the term for ...?", "What was Tesla's attitude to ...?" ask for wording, not for a named thing.
+_WORDING_NOUN = re.compile(r"\b(?:term|name|word|phrase|theory|idea|attitude|reason|purpose|role|effect|result|"
+                           r"difference|meaning|view|opinion)s?\b", re.IGNORECASE)
 _COMMON_NOUN_SUBJECT = re.compile(r"(?i:what) (?:is|are|was|were) (?:the [a-z]|(?!the\b|an?\b)[a-z]|[A-Z][\w-]*'s\b)")
 
 

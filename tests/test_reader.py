@@ -39,6 +39,10 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("Because of the theme, what was the game known as?", AnswerType.NAMED),
     ("What was the Friendship Year 2007 commemorating?", AnswerType.DESCRIPTION),
     ("What is a building?", AnswerType.DEFINITION),
+    # A common noun asked about at length is a thing too, unless it asks for wording.
+    ("What was the last game that Elway played as a quarterback for Denver?", AnswerType.THING),
+    ("What was Manning's passer rating for the 2015 season?", AnswerType.THING),
+    ("What is the term given to algorithms that use random bits?", AnswerType.DESCRIPTION),
 ])
 def test_answer_type(question, kind):
     assert answer_type(question) is kind
