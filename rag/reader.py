@@ -253,6 +253,7 @@ _DURATION = re.compile(
     r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
     re.IGNORECASE,
 )
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}")
 _SHORT_NAME = re.compile(r"\s*\(([A-Z][A-Za-z0-9-]{1,9})\)")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
 _AUXILIARY = frozenset("did does do was were is are has have had will would can could should may might".split())
@@ -289,10 +290,13 @@ def _asked_acronym(question: str) -> str | None:
 
 
 def _expansion(text: str, acronym: str) -> tuple[int, int] | None:
-    """A run of capitalized words that spells the acronym: Supply Chain Resilience Initiative (SCRI),
-    Japan-India Maritime Exercise (JIMEX), Japan-India AI Cooperation Initiative (JAI)."""
-    if acronym not in text:
-        return None
+    """Where a text that uses an acronym spells it out: Supply Chain Resilience Initiative (SCRI)."""
+    return _spelled_out(text, acronym) if acronym in text else None
+
+
+def _spelled_out(text: str, acronym: str) -> tuple[int, int] | None:
+    """A run of capitalized words that spells the acronym: Japan-India Maritime Exercise (JIMEX), Japan-India AI
+    Cooperation Initiative (JAI), Indian Air Force (IAF)."""
     best = None
     for run in re.finditer(r"[A-Z][\w-]*(?: (?:(?:of|for|and|the|on|in|to) ){0,2}[A-Z][\w-]*)+", text):
         pieces = list(re.finditer(r"[A-Z][\w-]*", run.group()))
@@ -456,6 +460,7 @@ class _Asked:
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
     wants_day: bool  # "On what date ...?"
     wants_duration: bool  # "How long ...?"
+    original: str  # as asked, in its own case
     names: frozenset[str]  # the first four letters of its capitalized words: "India" matches "Indian"
 
 
@@ -546,7 +551,7 @@ class HeuristicReader:
         asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
                        is_list_question(question), asked_nouns(question), _asked_count(question),
                        kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())),
-                       kind is AnswerType.QUANTITY and "how long" in question.lower(),
+                       kind is AnswerType.QUANTITY and "how long" in question.lower(), question,
                        frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
         return [self._read(asked, s) for s in sentences]
 
@@ -618,6 +623,8 @@ class HeuristicReader:
             short = _SHORT_NAME.match(sentence.text, entity.end - sentence.start)
             if short and _STEMMER.stemWord(short.group(1).lower()) in terms:
                 continue  # "Japan Aerospace Exploration Agency (JAXA)" is the "JAXA" the question names
+            if _ACRONYM.fullmatch(text) and _spelled_out(asked.original, text):
+                continue  # "IAF" is the "Indian Air Force" the question names
             # The asked noun inside a name is no repeat but a type match: "Which Super Bowl" -> "Super Bowl XX";
             # not in a span of a fallback label ("Which minister" -> a person, not "Minister of Finance").
             primary = entity.label in labels

@@ -125,6 +125,7 @@ def read():
     ("What final score ended the game?", "The Denver Broncos beat the Carolina Panthers with a final score of 24-10.",
      "24-10"),
     # A name whose short form the question says is the question's own: "the NFC" is the National Football Conference.
+    ("Which force did the Indian Air Force train with?", "The IAF trained with the JASDF.", "JASDF"),
     ("What team was the NFC champion?", "The National Football Conference (NFC) champion Carolina Panthers "
      "played in Santa Clara.", "Carolina Panthers"),
     # A person titled with the nationality the question asks about: "for India" -> the Indian ambassador.
