@@ -253,6 +253,9 @@ _DURATION = re.compile(
     r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
     re.IGNORECASE,
 )
+_AMOUNTS = frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"})
+_APPROXIMATE = re.compile(r"\b(?:about|around|approximately|nearly|almost|roughly|some|over|more than|less than|"
+                          r"up to|at least) $", re.IGNORECASE)
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}")
 _SHORT_NAME = re.compile(r"\s*\(([A-Z][A-Za-z0-9-]{1,9})\)")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
@@ -643,7 +646,11 @@ class HeuristicReader:
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             score += 0.2 * named_as_asked - 0.2 * vague
             if best is None or score > best.score:
-                best = SpanAnswer(entity.start, entity.end, text, round(min(score, 1.0), 4), True)
+                start = entity.start
+                if entity.label in _AMOUNTS and (lead := _APPROXIMATE.search(sentence.text, 0, local_start)):
+                    start = sentence.start + lead.start()  # "about 7 km": the sentence does not say exactly 7
+                best = SpanAnswer(start, entity.end, sentence.text[start - sentence.start:entity.end - sentence.start],
+                                  round(min(score, 1.0), 4), True)
         return best
 
     def _clause(self, sentence: SentenceInput, tokens, stems, terms) -> SpanAnswer | None:

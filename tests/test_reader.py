@@ -114,9 +114,9 @@ def read():
     # "On what date" asks for a day, not a bare year or month.
     ("On what date was the summit held by telephone?", "The summit was held by telephone in 2020, with officials "
      "meeting later on 10 September.", "10 September"),
-    # "How much of" asks for a share, or failing one, a measure.
+    # "How much of" asks for a share, or failing one, a measure; an amount keeps the word that says it is rough.
     ("How much of the tunnel runs under the sea?", "The route includes a 21-km tunnel, of which about 7 km runs "
-     "under the sea.", "7 km"),
+     "under the sea.", "about 7 km"),
     # A nationality right before a word of the question qualifies that word; it is not the answer.
     ("What was the name of the elephant Nehru gave to the zoo?",
      "In 1949 Nehru gave an Indian elephant named Indira to the zoo.", "Indira"),
