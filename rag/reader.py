@@ -256,6 +256,8 @@ _DURATION = re.compile(
 _AMOUNTS = frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"})
 _APPROXIMATE = re.compile(r"\b(?:about|around|approximately|nearly|almost|roughly|some|over|more than|less than|"
                           r"up to|at least) $", re.IGNORECASE)
+_WORD_AFTER = re.compile(r" ([a-z][a-z-]+)\b")
+_ASKS_NATIONALITY = re.compile(r"\b(?:nationality|nationalities|ethnic|ethnicity|language|religion|religious|origin)\b")
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}")
 _SHORT_NAME = re.compile(r"\s*\(([A-Z][A-Za-z0-9-]{1,9})\)")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,80})[\"\u201d]")
@@ -486,6 +488,12 @@ def _surname(name: str) -> str | None:
     return _STEMMER.stemWord(last.lower())
 
 
+def _with_noun(text: str, end: int) -> int:
+    """Where a nationality's phrase ends: "What animal ...?" asks for an "Indian elephant", not for "Indian"."""
+    noun = _WORD_AFTER.match(text, end)
+    return noun.end() if noun and noun.group(1) not in STOP_WORDS else end
+
+
 def _followed_by(text: str, tokens, stems, positions: list[int], words: Set[str], reach: int = 3) -> bool:
     """One of the words comes within a few words after the span, in the same phrase: "five | solo tackles"."""
     if not words or not positions:
@@ -649,7 +657,11 @@ class HeuristicReader:
                 start = entity.start
                 if entity.label in _AMOUNTS and (lead := _APPROXIMATE.search(sentence.text, 0, local_start)):
                     start = sentence.start + lead.start()  # "about 7 km": the sentence does not say exactly 7
-                best = SpanAnswer(start, entity.end, sentence.text[start - sentence.start:entity.end - sentence.start],
+                end = entity.end
+                if (entity.label == "NORP" and asked.kind in (AnswerType.THING, AnswerType.NAMED)
+                        and not _ASKS_NATIONALITY.search(asked.question)):
+                    end = sentence.start + _with_noun(sentence.text, end - sentence.start)
+                best = SpanAnswer(start, end, sentence.text[start - sentence.start:end - sentence.start],
                                   round(min(score, 1.0), 4), True)
         return best
 
