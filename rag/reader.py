@@ -488,10 +488,18 @@ def _surname(name: str) -> str | None:
     return _STEMMER.stemWord(last.lower())
 
 
-def _with_noun(text: str, end: int) -> int:
-    """Where a nationality's phrase ends: "What animal ...?" asks for an "Indian elephant", not for "Indian"."""
+def _modified_noun_end(label: str, asked: _Asked, text: str, end: int) -> int:
+    """A modifier answers together with the noun it qualifies: "What animal ...?" -> "Indian elephant" (a nationality
+    alone answers only a question about nationality), "Which anniversary ...?" -> "75th anniversary"."""
     noun = _WORD_AFTER.match(text, end)
-    return noun.end() if noun and noun.group(1) not in STOP_WORDS else end
+    if noun is None or noun.group(1) in STOP_WORDS:
+        return end
+    if label == "NORP" and asked.kind in (AnswerType.THING, AnswerType.NAMED) and not _ASKS_NATIONALITY.search(
+            asked.question):
+        return noun.end()
+    if label == "ORDINAL" and _STEMMER.stemWord(noun.group(1)) in asked.nouns:
+        return noun.end()
+    return end
 
 
 def _followed_by(text: str, tokens, stems, positions: list[int], words: Set[str], reach: int = 3) -> bool:
@@ -657,10 +665,7 @@ class HeuristicReader:
                 start = entity.start
                 if entity.label in _AMOUNTS and (lead := _APPROXIMATE.search(sentence.text, 0, local_start)):
                     start = sentence.start + lead.start()  # "about 7 km": the sentence does not say exactly 7
-                end = entity.end
-                if (entity.label == "NORP" and asked.kind in (AnswerType.THING, AnswerType.NAMED)
-                        and not _ASKS_NATIONALITY.search(asked.question)):
-                    end = sentence.start + _with_noun(sentence.text, end - sentence.start)
+                end = sentence.start + _modified_noun_end(entity.label, asked, sentence.text, entity.end - sentence.start)
                 best = SpanAnswer(start, end, sentence.text[start - sentence.start:end - sentence.start],
                                   round(min(score, 1.0), 4), True)
         return best

@@ -138,6 +138,7 @@ def read():
     # A nationality answers "what + noun" with the noun it qualifies, and alone only when nationality is asked.
     ("What animal did Nehru send to the zoo?", "In 1949 Nehru sent an Indian elephant to the zoo.", "Indian elephant"),
     ("What nationality was the band?", "The band was a British rock group.", "British"),
+    ("Which anniversary falls in 2027?", "The year 2027 marks the 75th anniversary of relations.", "75th anniversary"),
     # A list starts after the verb leading into it, even when a clause with commas comes before.
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
