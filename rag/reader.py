@@ -546,15 +546,18 @@ def _closeness(stems: list[str], anchors: list[int], positions: list[int], defau
     return 0.7 * closest + 0.3 * spread
 
 
-def _qualifier(sentence: SentenceInput, start: int) -> str | None:
-    """A nationality right before a name, past at most two title words: "Indian Ambassador | Sibi George"."""
+def _qualifier(sentence: SentenceInput, start: int, end: int) -> str | None:
+    """The nationality of a name: right before it past at most two title words ("Indian Ambassador | Sibi George"),
+    or its country right after it ("S. Jaishankar | of India")."""
     for e in sentence.entities:
-        end = e.end - sentence.start
-        if e.label == "NORP" and end <= start:
-            between = sentence.text[end:start]
+        e_start, e_end = e.start - sentence.start, e.end - sentence.start
+        if e.label == "NORP" and e_end <= start:
+            between = sentence.text[e_end:start]
             title = between.split()
             if len(title) <= 2 and all(w[:1].isupper() for w in title) and not re.search(r"[,;:()]", between):
-                return sentence.text[e.start - sentence.start:end]
+                return sentence.text[e_start:e_end]
+        if e.label == "GPE" and re.fullmatch(r" of (?:the )?", sentence.text[end:e_start]):
+            return sentence.text[e_start:e_end]
     return None
 
 
@@ -654,7 +657,7 @@ class HeuristicReader:
             if entity.label == "NORP" and _followed_by(sentence.text, tokens, stems, positions, terms, reach=1):
                 continue  # "an Indian | elephant" for "the elephant Nehru gave": it qualifies what the question says
             base = 0.4 if primary else 0.2
-            qualifier = _qualifier(sentence, local_start)
+            qualifier = _qualifier(sentence, local_start, local_start + len(text)) if primary else None
             if qualifier is not None:
                 base += 0.25 * (qualifier[:4].lower() in asked.names)
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens), clauses) + 0.2 * rare - 0.6 * repeated

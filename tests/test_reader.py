@@ -131,6 +131,11 @@ def read():
     # A person titled with the nationality the question asks about: "for India" -> the Indian ambassador.
     ("Who signed the agreement for India?", "In Tokyo, Indian Ambassador Sibi George and ATLA Commissioner "
      "Ishikawa Takeshi signed the agreement.", "Sibi George"),
+    ("Which Indian minister attended the meeting?", "The ministers at the meeting were Marco Rubio of the United "
+     "States and S. Jaishankar of India.", "S. Jaishankar"),
+    # ... but a country asked for is not told by the nationality of a company beside it.
+    ("Which country did Japan want to depend on less?", "Shin-Etsu Chemical of Japan joined the plant to cut reliance "
+     "on China.", "China"),
     # "How long" asks for a stretch of time, not a date or year in the sentence.
     ("How long is the memorandum valid?", "The memorandum, signed on 20 July 2023, is valid for five years.",
      "five years"),
