@@ -358,18 +358,20 @@ def _tail_start(text: str, start: int, end: int) -> int:
 
 
 def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
-    """The longest "A, B, C and D" list in a sentence that is not the question's own words."""
+    """The longest "A, B, C and D" list in a sentence that is not the question's own words; items with commas of
+    their own are parted by semicolons ("A; B, C and D; and E")."""
     best = None
-    for conj in re.finditer(r",? (?:and|or) ", text):
+    for conj in re.finditer(r"([,;])? (?:and|or) ", text):
+        separator = conj.group(1) or ","
         items: list[tuple[int, int]] = []
         end = conj.start()
         while True:
-            comma = max(text.rfind(", ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
+            comma = max(text.rfind(f"{separator} ", 0, end), text.rfind(": ", 0, end), text.rfind("; ", 0, end))
             start = comma + 2 if comma >= 0 else 0
             if comma >= 0 and text[comma] == ":" and len(text[start:end].split()) <= _MAX_ITEM_WORDS:
                 items.insert(0, (start, end))  # a colon opens the list: "four fields: research and development, ..."
                 break
-            if (comma < 0 or text[comma] != "," or len(text[start:end].split()) > _MAX_ITEM_WORDS
+            if (comma < 0 or text[comma] != separator or len(text[start:end].split()) > _MAX_ITEM_WORDS
                     or _lead_verb_end(text, start, end) is not None):
                 items.insert(0, (_tail_start(text, start, end), end))
                 break
@@ -378,7 +380,7 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
         if items[0][0] >= items[0][1]:
             continue
         after = conj.end()
-        stop = re.search(r"[,;:](?:\s|$)|\.(?:\s|$)|$", text[after:]).start() + after
+        stop = re.search(rf"[{separator};:](?:\s|$)|\.(?:\s|$)|$", text[after:]).start() + after
         last_words = list(re.finditer(r"\S+", text[after:stop]))
         if not last_words:
             continue

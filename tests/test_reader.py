@@ -148,6 +148,11 @@ def read():
     ("What subjects did the talks cover?", "According to the spokesperson, Randhir Jaiswal, the talks covered "
      "supply-chain resilience, investment, trade and cultural ties.",
      "supply-chain resilience, investment, trade and cultural ties"),
+    # Items with commas of their own are parted by semicolons.
+    ("What are the pillars of the initiative?", "The initiative's pillars are maritime security; disaster risk "
+     "reduction; science, technology and academic cooperation; and trade, connectivity and transport.",
+     "maritime security; disaster risk reduction; science, technology and academic cooperation; and trade, "
+     "connectivity and transport"),
     # A colon opens a list; a copula leads into one as a verb does.
     ("Which fields does the memorandum cover?", "The memorandum covers four fields of chip cooperation: research "
      "and development, manufacturing, design, and talent.", "research and development, manufacturing, design, and talent"),
