@@ -266,8 +266,8 @@ _NOT_PLURAL = frozenset("does was has is this its his as us yes plus thus".split
 _ARTICLES = frozenset({"the", "a", "an"})
 _MAX_ITEM_WORDS = 8
 _PREDICATE_END = re.compile(
-    r"[;]|, (?:and|which|who|whose|where|while|giving|held|launched|but|with|on which|as|after|"
-    r"before|so|usually|whereas|although|making|including)\b|\.$"
+    r"[;]|, (?:and|which|who|whose|where|while|giving|held|but|with|on which|as|after|"
+    r"before|so|usually|whereas|although|making|including|[a-z]+ed)\b|\.$"
 )
 
 

@@ -220,6 +220,13 @@ def test_a_list_of_the_length_asked_for_outscores_another():
     assert pillars.score > drafted.score
 
 
+def test_a_definition_ends_before_a_participle_clause(read):
+    assert read("What is the State-Prefecture Partnership Initiative?",
+                "The State-Prefecture Partnership Initiative is a set of direct links between Indian states and "
+                "Japanese prefectures, promoted through a State-Prefecture Partnership Initiative.") == (
+        "a set of direct links between Indian states and Japanese prefectures")
+
+
 def test_a_definition_by_noun_phrase_outscores_a_purpose():
     question = "What is the Working Group on Minerals?"
     sentences = ["The Working Group on Minerals is to deal with rare earths.",
