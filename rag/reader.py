@@ -253,6 +253,7 @@ _DURATION = re.compile(
     r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
     re.IGNORECASE,
 )
+_CAUSAL = frozenset({"because", "after", "since", "as", "so"})
 _AMOUNTS = frozenset({"MONEY", "QUANTITY", "CARDINAL", "PERCENT"})
 _APPROXIMATE = re.compile(r"\b(?:about|around|approximately|nearly|almost|roughly|some|over|more than|less than|"
                           r"up to|at least) $", re.IGNORECASE)
@@ -613,7 +614,7 @@ class HeuristicReader:
             if best is not None:
                 return best
         if kind in _CLAUSE_TYPES:
-            return self._clause(sentence, tokens, stems, terms)
+            return self._clause(sentence, tokens, stems, terms, kind is AnswerType.REASON)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
     def _typed_span(self, labels, fallback, asked: _Asked, sentence: SentenceInput, tokens, stems) -> SpanAnswer | None:
@@ -675,7 +676,7 @@ class HeuristicReader:
                                   round(min(score, 1.0), 4), True)
         return best
 
-    def _clause(self, sentence: SentenceInput, tokens, stems, terms) -> SpanAnswer | None:
+    def _clause(self, sentence: SentenceInput, tokens, stems, terms, reason: bool = False) -> SpanAnswer | None:
         """The longest run of words the question does not contain, without its leading link words."""
         best_run: tuple[int, int] | None = None
         best_len = 0
@@ -686,7 +687,8 @@ class HeuristicReader:
                 run_start = i
             if not inside and run_start is not None:
                 first, last = run_start, i - 1
-                while first <= last and tokens[first][2].lower() in CLAUSE_LEAD:
+                while first <= last and tokens[first][2].lower() in CLAUSE_LEAD and not (
+                        reason and tokens[first][2].lower() in _CAUSAL):  # "Why ...?": "after the summit was moved"
                     first += 1
                 while last >= first and tokens[last][2].lower() in STOP_WORDS:
                     last -= 1

@@ -220,6 +220,11 @@ def test_a_list_of_the_length_asked_for_outscores_another():
     assert pillars.score > drafted.score
 
 
+def test_a_reason_keeps_its_causal_word(read):
+    assert read("Why did the leaders meet in Hiroshima?", "The leaders met in Hiroshima after the summit was moved "
+                "from Sydney.") == "after the summit was moved from Sydney"
+
+
 def test_a_definition_ends_before_a_participle_clause(read):
     assert read("What is the State-Prefecture Partnership Initiative?",
                 "The State-Prefecture Partnership Initiative is a set of direct links between Indian states and "
