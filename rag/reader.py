@@ -124,7 +124,7 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
         ),
         (
             AnswerType.QUANTITY,
-            r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy|old)\b"
+            r"\bhow (long|far|fast|high|tall|big|large|wide|deep|heavy|old)\b|\bwhat (period|length of time)\b"
             r"|\b(what|which) (speed|length|distance|capacity|size|height)\b"
             r"|\bwhat (is|was) the ([a-z-]+ ){0,2}(speed|length|distance|capacity|size|height)\b",
         ),
@@ -245,6 +245,7 @@ _MONTH = rf"(?:{MONTH_NAMES})"
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGNORECASE)
 # "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
+_ASKS_DURATION = re.compile(r"\bhow long\b|\bwhat (?:period|length of time)\b")
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
 _NAMES_DAY = re.compile(rf"\b{DAY_OF_MONTH} {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
 # "How long ...?" takes a stretch of time ("five years", "a month", "1870 to 1939"), not a point in it.
@@ -467,7 +468,7 @@ class _Asked:
     nouns: frozenset[str]
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
     wants_day: bool  # "On what date ...?"
-    wants_duration: bool  # "How long ...?"
+    wants_duration: bool  # "How long ...?", "Over what period ...?"
     original: str  # as asked, in its own case
     names: frozenset[str]  # the first four letters of its capitalized words: "India" matches "Indian"
 
@@ -576,7 +577,7 @@ class HeuristicReader:
         asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
                        is_list_question(question), asked_nouns(question), _asked_count(question),
                        kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())),
-                       kind is AnswerType.QUANTITY and "how long" in question.lower(), question,
+                       kind is AnswerType.QUANTITY and bool(_ASKS_DURATION.search(question.lower())), question,
                        frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
         return [self._read(asked, s) for s in sentences]
 

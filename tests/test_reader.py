@@ -140,6 +140,8 @@ def read():
     ("How long is the memorandum valid?", "The memorandum, signed on 20 July 2023, is valid for five years.",
      "five years"),
     ("How long was the theatre open?", "The theatre, built in 1869, was open from 1870 to 1939.", "1870 to 1939"),
+    ("Over what period is the goal to be reached?", "The goal, set in March 2022, is to be reached in ten years.",
+     "ten years"),
     # A nationality answers "what + noun" with the noun it qualifies, and alone only when nationality is asked.
     ("What animal did Nehru send to the zoo?", "In 1949 Nehru sent an Indian elephant to the zoo.", "Indian elephant"),
     ("What nationality was the band?", "The band was a British rock group.", "British"),
