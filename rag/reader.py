@@ -244,8 +244,8 @@ class Reader(Protocol):
 _MONTH = rf"(?:{MONTH_NAMES})"
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATED = re.compile(rf"\d|\b(?:{_MONTH}|{_WEEKDAY}|century|centuries)\b", re.IGNORECASE)
-# "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DURATION = re.compile(r"\bhow long\b|\bwhat (?:period|length of time)\b")
+# "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
 _NAMES_DAY = re.compile(rf"\b{DAY_OF_MONTH} {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
 # "How long ...?" takes a stretch of time ("five years", "a month", "1870 to 1939"), not a point in it.
@@ -472,6 +472,16 @@ class _Asked:
     original: str  # as asked, in its own case
     names: frozenset[str]  # the first four letters of its capitalized words: "India" matches "Indian"
 
+    @classmethod
+    def of(cls, question: str) -> _Asked:
+        kind, lower = answer_type(question), question.lower()
+        return cls(kind, content_stems(question), lower, _asked_acronym(question), is_list_question(question),
+                   asked_nouns(question), _asked_count(question),
+                   wants_day=kind is AnswerType.DATE and bool(_ASKS_DAY.search(lower)),
+                   wants_duration=kind is AnswerType.QUANTITY and bool(_ASKS_DURATION.search(lower)),
+                   original=question,
+                   names=frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
+
 
 def asked_nouns(question: str) -> frozenset[str]:
     """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}."""
@@ -573,12 +583,7 @@ class HeuristicReader:
     name = "heuristic"
 
     def run(self, question: str, sentences: list[SentenceInput]) -> list[SpanAnswer | None]:
-        kind = answer_type(question)
-        asked = _Asked(kind, content_stems(question), question.lower(), _asked_acronym(question),
-                       is_list_question(question), asked_nouns(question), _asked_count(question),
-                       kind is AnswerType.DATE and bool(_ASKS_DAY.search(question.lower())),
-                       kind is AnswerType.QUANTITY and bool(_ASKS_DURATION.search(question.lower())), question,
-                       frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
+        asked = _Asked.of(question)
         return [self._read(asked, s) for s in sentences]
 
     def _read(self, asked: _Asked, sentence: SentenceInput) -> SpanAnswer | None:
