@@ -155,8 +155,10 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
             r"^(what|which) (is|are|was|were) the names? of\b"
             r"|^([^,]*, )?(what|which) [^,]* (called|named|known as)\b",  # "What is the subsidiary called?"
         ),
-        # "What was the Friendship Year commemorating?" asks what something was doing, not what it is.
-        (AnswerType.DESCRIPTION, r"^(what|who) (is|are|was|were) (an? |the )?(?!an? |the )\S+ (\S+ )*[a-z]+ing\??$"),
+        # "What was the Friendship Year commemorating?" asks what something was doing, not what it is; "What did
+        # they recommit to when they met?" asks what they did, not when.
+        (AnswerType.DESCRIPTION, r"^(what|who) (is|are|was|were) (an? |the )?(?!an? |the )\S+ (\S+ )*[a-z]+ing\??$"
+                                 r"|^what (did|does|do|will|would|has|have|had)\b(?!.* (mean|stand for)\b)"),
         (
             AnswerType.DEFINITION,
             r"^(what|who) (is|are|was|were) (an? |the )?[^ ]+( [^ ]+){0,5}\??$|\bwhat does .* "

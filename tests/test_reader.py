@@ -38,6 +38,8 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("What is Toyota Tsusho's subsidiary called, and when was it founded?", AnswerType.NAMED),
     ("Because of the theme, what was the game known as?", AnswerType.NAMED),
     ("What was the Friendship Year 2007 commemorating?", AnswerType.DESCRIPTION),
+    ("What did the two leaders recommit to when they met in South Africa?", AnswerType.DESCRIPTION),
+    ("What does \"ecological legacies\" mean in the Joint Vision?", AnswerType.DEFINITION),
     ("What is a building?", AnswerType.DEFINITION),
     # A common noun asked about at length is a thing too, unless it asks for wording.
     ("What was the last game that Elway played as a quarterback for Denver?", AnswerType.THING),
