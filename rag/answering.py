@@ -105,7 +105,7 @@ class ConfidenceModel:
     threshold: float = 0.5
 
     FEATURES = ("score", "typed", "log_support", "margin", "overlap", "similarity", "idf_coverage",
-                "specifics_missing", "another_year_or_ordinal", "counted_noun_missing", "no_span")
+                "specifics_missing", "another_year_or_ordinal", "counted_noun_missing")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> ConfidenceModel:
@@ -199,11 +199,10 @@ class AnswerExtractor:
         return Answer(question, answer.text, confidence, [sentence], passages, sentence=sentence, span=answer)
 
     def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
-        """What the confidence is computed from; the last five catch on-topic questions the text doesn't answer:
+        """What the confidence is computed from; the last four catch on-topic questions the text doesn't answer:
         rare question terms, and the question's numbers and names, missing from the answering sentence; a
-        sentence that states another year or ordinal than the one asked about; one that never names what a
-        "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies); and a
-        sentence quoted whole because the reader found nothing in it to cut."""
+        sentence that states another year or ordinal than the one asked about; and one that never names what a
+        "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies)."""
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
         sentence = self.sentence_text(top.sentence_number)
@@ -218,7 +217,7 @@ class AnswerExtractor:
         counted = asked_nouns(question) if answer_type(question) is AnswerType.COUNT else frozenset()
         uncounted = len(counted - content_stems(sentence)) / len(counted) if counted else 0.0
         return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
-                covered, missing, conflict, uncounted, float(top.span is None)]
+                covered, missing, conflict, uncounted]
 
     def _group(self, candidates: list[SentenceCandidate], passages: list[Passage]) -> list[AnswerGroup]:
         """Merge candidates whose answers normalize alike (or one contains the other); support counts the

@@ -108,17 +108,3 @@ def test_a_count_from_a_sentence_that_never_names_what_is_counted_is_less_confid
         assert features[position] == missing, extractor.sentence_text(ranked[0].best.sentence_number)
     # "How many stations": the best sentence ("Its construction started in 2006 ...") never says stations.
     assert model(features) < model(features[:position] + [0.0] + features[position + 1:])
-
-
-def test_a_whole_sentence_answer_is_less_confident_than_a_cut_one(twice_told):
-    # "Who paid ...?" finds no person in "Japanese loans paid for much of the work": the sentence is quoted whole.
-    extractor = twice_told.extractor
-    model = ConfidenceModel.load()
-    position = ConfidenceModel.FEATURES.index("no_span")
-    question = "Who paid for the work on the Delhi Metro network?"
-    query_vector = twice_told.encoder.encode_query(question)
-    ranked = extractor.rank(question, query_vector, twice_told.retriever.run(query_vector, question, 5))
-    assert ranked[0].best.span is None, ranked[0].best.span
-    features = extractor.features(question, ranked[0], runner_up(ranked))
-    assert features[position] == 1.0
-    assert model(features) < model(features[:position] + [0.0] + features[position + 1:])

@@ -22,7 +22,6 @@ def test_fit_recovers_a_calibrated_model_and_respects_bounds():
     assert model.weights[names.index("specifics_missing")] <= 1e-9
     assert model.weights[names.index("another_year_or_ordinal")] <= 1e-9
     assert model.weights[names.index("counted_noun_missing")] <= 1e-9
-    assert model.weights[names.index("no_span")] <= 1e-9
     confidence = model.predict(features)
     assert calibration_bins(confidence, right)["ece"] < 0.08
     service = ConfidenceModel(tuple(model.weights), model.bias, 0.5)

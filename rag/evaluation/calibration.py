@@ -71,12 +71,12 @@ def decision_scores(answered: np.ndarray, right: np.ndarray, answerable: np.ndar
     }
 
 
-# Bounds on standardized weights, by design: missing names or counted nouns, a sentence of another year or
-# ordinal, and a whole sentence for an answer never raise the confidence, and an answer stated by several
-# documents is more confident than the same answer from one. The gold set alone does not show the latter (few of its answers recur across documents;
+# Bounds on standardized weights, by design: missing names or counted nouns, and a sentence of another year or
+# ordinal, never raise the confidence, and an answer stated by several documents is more confident than the same
+# answer from one. The gold set alone does not show the latter (few of its answers recur across documents;
 # unbounded, the weight fits to about 0), so it has a floor.
 BOUNDS = {"log_support": (0.2, None), "specifics_missing": (None, 0.0), "another_year_or_ordinal": (None, 0.0),
-          "counted_noun_missing": (None, 0.0), "no_span": (None, 0.0)}
+          "counted_noun_missing": (None, 0.0)}
 
 
 class LogisticFit:
