@@ -24,12 +24,11 @@ RULES_VERSION = 3
 MONTH_NAMES = r"January|February|March|April|May|June|July|August|September|October|November|December"
 DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)?"
 _MONTH = rf"(?:{MONTH_NAMES}|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)"
-_DAY = DAY_OF_MONTH
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _SCALE = r"(?:\s(?:trillion|billion|million|thousand|lakh crore|lakh|crore))"
 PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
-    ("DATE", re.compile(rf"\b{_DAY}(?:\s?(?:-|–|to|and)\s?{_DAY})?\s{_MONTH}(?:\s\d{{4}})?\b")),
-    ("DATE", re.compile(rf"\b{_MONTH}\s{_DAY}(?:\s?(?:-|–)\s?{_DAY})?(?:,?\s\d{{4}})?\b")),
+    ("DATE", re.compile(rf"\b{DAY_OF_MONTH}(?:\s?(?:-|–|to|and)\s?{DAY_OF_MONTH})?\s{_MONTH}(?:\s\d{{4}})?\b")),
+    ("DATE", re.compile(rf"\b{_MONTH}\s{DAY_OF_MONTH}(?:\s?(?:-|–)\s?{DAY_OF_MONTH})?(?:,?\s\d{{4}})?\b")),
     ("DATE", re.compile(rf"\b(?:(?:early|mid|late|the end of|the first half of|the second half of)\s)?{_MONTH}?\s?(?:19|20)\d{{2}}\b")),
     ("DATE", re.compile(r"\b(?:early|mid|late|the first half of|the second half of|the end of)\s(?:19|20)\d{2}\b")),
     ("MONEY", re.compile(rf"(?:US\$|\$|Rs\.?\s?|INR\s?|USD\s?)(?:{_NUMBER}){_SCALE}?(?:\s(?:yen|dollars|rupees))?")),
