@@ -250,9 +250,10 @@ _ASKS_DURATION = re.compile(r"\bhow long\b|\bwhat (?:period|length of time)\b")
 # "On what date ...?" asks for a day: "10 September 2020", not "2020" or "September 2020".
 _ASKS_DAY = re.compile(r"\b(?:what|which) (?:date|day)\b")
 _NAMES_DAY = re.compile(rf"\b{DAY_OF_MONTH} {_MONTH}\b|\b{_MONTH} \d{{1,2}}(?!\d)|\b{_WEEKDAY}\b")
+_NUMBER_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), 2)}
 # "How long ...?" takes a stretch of time ("five years", "a month", "1870 to 1939"), not a point in it.
 _DURATION = re.compile(
-    r"(?:\d|\b(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|many)\b)[\w -]{0,12}?"
+    rf"(?:\d|\b(?:an?|one|{'|'.join(_NUMBER_WORDS)}|several|few|many)\b)[\w -]{{0,12}}?"
     r"\b(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|century|centuries)\b|\d\s*(?:to|until|-|\u2013)\s*\d",
     re.IGNORECASE,
 )
@@ -407,7 +408,6 @@ def _enumeration(text: str, terms: set[str]) -> tuple[int, int] | None:
     return best
 
 
-_NUMBER_WORDS = {w: n for n, w in enumerate("two three four five six seven eight nine ten eleven twelve".split(), 2)}
 _ITEM_BREAK = re.compile(r",? (?:and|or) |, ")
 
 
