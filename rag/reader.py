@@ -473,16 +473,22 @@ class _Asked:
     wants_duration: bool  # "How long ...?", "Over what period ...?"
     original: str  # as asked, in its own case
     names: frozenset[str]  # the first four letters of its capitalized words: "India" matches "Indian"
+    labels: frozenset[str] | None  # the entity labels that answer it
+    wants_nationality: bool  # "What nationality ...?": a nationality answers alone
 
     @classmethod
     def of(cls, question: str) -> _Asked:
         kind, lower = answer_type(question), question.lower()
+        labels = LABELS_FOR.get(kind)
+        if kind is AnswerType.THING and _MEASURE_NOUN.search(lower):
+            labels = labels | _NUMBERS  # "What was the patent number?", "What was his quarterback rating?"
         return cls(kind, content_stems(question), lower, _asked_acronym(question), is_list_question(question),
                    asked_nouns(question), _asked_count(question),
                    wants_day=kind is AnswerType.DATE and bool(_ASKS_DAY.search(lower)),
                    wants_duration=kind is AnswerType.QUANTITY and bool(_ASKS_DURATION.search(lower)),
                    original=question,
-                   names=frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]))
+                   names=frozenset(w[:4].lower() for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]),
+                   labels=labels, wants_nationality=bool(_ASKS_NATIONALITY.search(lower)))
 
 
 def asked_nouns(question: str) -> frozenset[str]:
@@ -510,8 +516,7 @@ def _modified_noun_end(label: str, asked: _Asked, text: str, end: int) -> int:
     noun = _WORD_AFTER.match(text, end)
     if noun is None or noun.group(1) in STOP_WORDS:
         return end
-    if label == "NORP" and asked.kind in (AnswerType.THING, AnswerType.NAMED) and not _ASKS_NATIONALITY.search(
-            asked.question):
+    if label == "NORP" and asked.kind in (AnswerType.THING, AnswerType.NAMED) and not asked.wants_nationality:
         return noun.end()
     if label == "ORDINAL" and _STEMMER.stemWord(noun.group(1)) in asked.nouns:
         return noun.end()
@@ -596,9 +601,7 @@ class HeuristicReader:
             expansion = _expansion(sentence.text, asked.acronym)
             if expansion:
                 return _span(sentence, *expansion, 0.9)
-        labels = LABELS_FOR.get(kind)
-        if kind is AnswerType.THING and _MEASURE_NOUN.search(asked.question):
-            labels = labels | _NUMBERS  # "What was the patent number?", "What was his quarterback rating?"
+        labels = asked.labels
         listed = None
         if asked.listing:
             enumeration = _enumeration(sentence.text, terms)
