@@ -28,19 +28,30 @@ from rag.text import normalize_answer
 NO_ANSWER_MESSAGE = "The documents do not answer this question with enough confidence."
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 MIN_SENTENCE_WORDS = 4
+# What a sentence loses for stating another year or ordinal than the question asks about.
+CONTRADICTION_PENALTY = 0.4
 _STATEMENT_END = re.compile(r"[.!;:)\]\"'\u201d\u2019]$")
 
 
-_COMMON_NAMES = frozenset({"india", "japan", "indian", "japanese", "india-japan", "japan-india"})
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+# The two countries, and the capitals that stand for their governments ("Delhi and Tokyo signed ...").
+_COMMON_NAMES = frozenset({"india", "japan", "indian", "japanese", "india-japan", "japan-india", "tokyo", "delhi",
+                           "new delhi"})
+# "When was X signed, and when did Y start?" asks twice; an answer answers one of the asks.
+_NEXT_ASK = re.compile(r", and (?=(?:(?:on|in|at|by|for|from|to|until) )?(?:when|who|whom|what|which|where|how|why)\b)",
+                       re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\w.,])(?:FY)?((?:1[89]|20)\d\d)\b(?![.,]\d)")
 _ORDINALS = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))\b",
                        re.IGNORECASE)
 
 
-def _specifics(question: str) -> list[str]:
-    """The question's numbers, ordinals and names (not its first word, not India or Japan themselves)."""
+def _asks(question: str) -> list[str]:
+    return [ask for ask in _NEXT_ASK.split(question) if ask.strip()]
+
+
+def _specifics(ask: str) -> list[str]:
+    """An ask's numbers, ordinals and names (not its first word, not India or Japan themselves)."""
     found = []
-    for word in re.findall(r"[A-Za-z0-9][\w+-]*", question)[1:]:
+    for word in re.findall(r"New Delhi|[A-Za-z0-9][\w+-]*", ask)[1:]:
         if word.lower() in _COMMON_NAMES:
             continue
         if word[0].isupper() or any(c.isdigit() for c in word) or _ORDINALS.fullmatch(word):
@@ -48,17 +59,38 @@ def _specifics(question: str) -> list[str]:
     return found
 
 
-def _states_another(pattern: re.Pattern, question: str, sentence: str) -> bool:
-    """The question names a year (or an ordinal) and the sentence names others but not it: "in 2014" asked of a
+def _share_missing(specifics: list[str], context: str) -> float:
+    return sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
+
+
+# Asked of, "before 2000" bounds a time rather than naming one, and "first" is as often "for the first time" as a
+# rank.
+_BOUND_YEAR = re.compile(r"\b(?:before|after|since|until|by|prior to|from|between) (?:FY)?(?:1[89]|20)\d\d\b",
+                         re.IGNORECASE)
+_FIRST = re.compile(r"\bfirst\b", re.IGNORECASE)
+
+
+def _times(pattern: re.Pattern, text: str) -> set[str]:
+    return {m.lower() for m in pattern.findall(text)}
+
+
+def _asked_and_stated(question: str, sentence: str) -> list[tuple[set[str], set[str]]]:
+    """For each ask of the question and each of years and ordinals: those it names, and those the sentence does."""
+    return [(_times(pattern, _FIRST.sub("", _BOUND_YEAR.sub("", ask))), _times(pattern, sentence))
+            for ask in _asks(question) for pattern in (_YEAR, _ORDINALS)]
+
+
+def contradicts(question: str, sentence: str) -> bool:
+    """The sentence states another year or ordinal than every ask of the question names: "in 2014" asked of a
     sentence about 2025, "the 17th Dialogue" of one about the 18th."""
-    asked = {m.lower() for m in pattern.findall(question)}
-    stated = {m.lower() for m in pattern.findall(sentence)}
-    return bool(asked and stated and not asked & stated)
+    pairs = _asked_and_stated(question, sentence)
+    return all(any(asked and stated and not asked & stated for asked, stated in pairs[i:i + 2])
+               for i in range(0, len(pairs), 2))
 
 
-def runner_up(ranked: list[AnswerGroup]) -> float:
-    """The second answer's score: the margin feature measures the best answer against it."""
-    return ranked[1].best.score if len(ranked) > 1 else 0.0
+def confirms(question: str, sentence: str) -> bool:
+    """The sentence states a year or ordinal the question names."""
+    return any(asked & stated for asked, stated in _asked_and_stated(question, sentence))
 
 
 def is_statement(text: str) -> bool:
@@ -73,6 +105,7 @@ class SentenceCandidate:
     passage: Passage
     similarity: float
     overlap: float
+    contradicts: bool = False
     score: float = 0.0
     span: SpanAnswer | None = None
 
@@ -92,6 +125,26 @@ class AnswerGroup:
     @property
     def support(self) -> int:
         return len({m.passage.chunk.doc_id for m in self.members} | self.also_stated_in)
+
+
+@dataclass(slots=True)
+class Ranking:
+    """Distinct answers, best first. `closest_contradicts`: the sentence that matches the question best, before
+    the contradiction penalty, states another year or ordinal than asked, and the answering sentence does not
+    state the asked one. The text is then likely about another edition of what is asked ("the 2017 summit" asked
+    of documents on the 2018 one), even when the answer comes from a sentence that names no year."""
+
+    groups: list[AnswerGroup]
+    closest_contradicts: bool = False
+
+    @property
+    def best(self) -> AnswerGroup:
+        return self.groups[0]
+
+    @property
+    def runner_up(self) -> float:
+        """The second answer's score: the margin feature measures the best answer against it."""
+        return self.groups[1].best.score if len(self.groups) > 1 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +205,12 @@ class AnswerExtractor:
         terms = content_stems(question)
         candidates = []
         for n, similarity in zip(numbers, similarities):
-            overlap = len(terms & content_stems(self.sentence_text(n))) / len(terms) if terms else 0.0
-            candidate = SentenceCandidate(n, self.index.sentences[n], seen[n], float(similarity), overlap)
+            text = self.sentence_text(n)
+            overlap = len(terms & content_stems(text)) / len(terms) if terms else 0.0
+            candidate = SentenceCandidate(n, self.index.sentences[n], seen[n], float(similarity), overlap,
+                                          contradicts(question, text))
             candidate.score = (self.SIMILARITY * candidate.similarity + self.OVERLAP * overlap
-                               + self.PASSAGE * seen[n].score)
+                               + self.PASSAGE * seen[n].score - CONTRADICTION_PENALTY * candidate.contradicts)
             candidates.append(candidate)
         return candidates
 
@@ -175,34 +230,37 @@ class AnswerExtractor:
                 candidate.score += self.SPAN * span.score
         return sorted(top, key=lambda c: c.score, reverse=True)
 
-    def rank(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> list[AnswerGroup]:
-        """Distinct answers, best first."""
+    def rank(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> Ranking:
         candidates = self.candidates(question, query_vector, passages)
         if not candidates:
-            return []
+            return Ranking([])
+        closest = max(candidates, key=lambda c: c.score + CONTRADICTION_PENALTY * c.contradicts)
         groups = self._group(self.read(question, candidates), passages)
-        return sorted(groups, key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
+        groups.sort(key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
+        answering_sentence = self.sentence_text(groups[0].best.sentence_number)
+        return Ranking(groups, closest.contradicts and not confirms(question, answering_sentence))
 
     def run(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> Answer:
-        ranked = self.rank(question, query_vector, passages)
-        if not ranked:
+        ranking = self.rank(question, query_vector, passages)
+        if not ranking.groups:
             return Answer(question, None, 0.0, [], passages, message=NO_ANSWER_MESSAGE)
-        best = ranked[0]
-        confidence = self.confidence(self.features(question, best, runner_up(ranked)))
+        confidence = self.confidence(self.features(question, ranking))
         if confidence < self.min_confidence:
             return Answer(question, None, confidence, [], passages, message=NO_ANSWER_MESSAGE)
-        top = best.best
+        top = ranking.best.best
         sentence = self.citation(top.sentence, top.passage)
         span = top.span
         answer = sentence if span is None else self.citation(Span(top.sentence.doc_id, span.start, span.end),
                                                              top.passage)
         return Answer(question, answer.text, confidence, [sentence], passages, sentence=sentence, span=answer)
 
-    def features(self, question: str, group: AnswerGroup, runner_up: float) -> list[float]:
+    def features(self, question: str, ranking: Ranking) -> list[float]:
         """What the confidence is computed from; the last four catch on-topic questions the text doesn't answer:
-        rare question terms, and the question's numbers and names, missing from the answering sentence; a
-        sentence that states another year or ordinal than the one asked about; and one that never names what a
-        "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies)."""
+        rare question terms missing from the answering sentence, and the numbers and names of every ask of the
+        question missing from the answering passage (an ask with all of them there scores 0); a closest
+        sentence that states another year or ordinal than asked (see Ranking); and an answering sentence that
+        never names what a "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies)."""
+        group = ranking.best
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
         sentence = self.sentence_text(top.sentence_number)
@@ -210,14 +268,12 @@ class AnswerExtractor:
         sentence_terms = set(bm25_tokens([sentence])[0])
         weights = [self.index.term_idf(t) for t in terms]
         covered = sum(w for t, w in zip(terms, weights) if t in sentence_terms) / sum(weights) if terms else 0.0
-        specifics = _specifics(question)
-        context = (sentence + " " + top.passage.title).lower()
-        missing = sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
-        conflict = float(any(_states_another(pattern, question, sentence) for pattern in (_YEAR, _ORDINALS)))
+        context = (top.passage.text + " " + top.passage.title).lower()
+        missing = min(_share_missing(_specifics(ask), context) for ask in _asks(question))
         counted = asked_nouns(question) if answer_type(question) is AnswerType.COUNT else frozenset()
         uncounted = len(counted - content_stems(sentence)) / len(counted) if counted else 0.0
-        return [top.score, typed, math.log(group.support), top.score - runner_up, top.overlap, top.similarity,
-                covered, missing, conflict, uncounted]
+        return [top.score, typed, math.log(group.support), top.score - ranking.runner_up, top.overlap, top.similarity,
+                covered, missing, float(ranking.closest_contradicts), uncounted]
 
     def _group(self, candidates: list[SentenceCandidate], passages: list[Passage]) -> list[AnswerGroup]:
         """Merge candidates whose answers normalize alike (or one contains the other); support counts the

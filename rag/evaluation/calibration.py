@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering import CALIBRATION_FILE, ConfidenceModel, runner_up
+from rag.answering import CALIBRATION_FILE, ConfidenceModel
 from rag.evaluation.gold import GoldQuestion, read_gold
 from rag.evaluation.metrics import best_over_golds, calibration_bins, token_f1
 from rag.pipeline import QAPipeline
@@ -34,11 +34,11 @@ def collect(pipeline: QAPipeline, gold: list[GoldQuestion], top_k: int) -> tuple
     for row in gold:
         query_vector = pipeline.encoder.encode_query(row.question)
         passages = pipeline.retriever.run(query_vector, row.question, top_k)
-        ranked = pipeline.extractor.rank(row.question, query_vector, passages)
-        if not ranked:
+        ranking = pipeline.extractor.rank(row.question, query_vector, passages)
+        if not ranking.groups:
             continue
-        vector = pipeline.extractor.features(row.question, ranked[0], runner_up(ranked))
-        best = ranked[0].best
+        vector = pipeline.extractor.features(row.question, ranking)
+        best = ranking.best.best
         text = best.span.text if best.span else pipeline.extractor.sentence_text(best.sentence_number)
         features.append(vector)
         right.append(row.answerable and best_over_golds(token_f1, text, row.answers) >= RIGHT_F1)
