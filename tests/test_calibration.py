@@ -1,7 +1,7 @@
 import numpy as np
 
 from rag.answering import ConfidenceModel
-from rag.evaluation.calibration import best_threshold, fit
+from rag.evaluation.calibration import best_threshold, cross_validate, fit
 from rag.evaluation.metrics import calibration_bins
 
 
@@ -47,3 +47,14 @@ def test_threshold_prefers_a_plateau_to_a_lone_peak():
     # makes 5.
     assert best_threshold(confidence, right, answerable, window=0.0) == 0.98
     assert best_threshold(confidence, right, answerable) <= 0.38
+
+
+def test_cross_validation_judges_each_question_held_out_and_averages_the_shuffles():
+    features, right = synthetic(n=300)
+    answerable = right | (features[:, 1] > 0)
+    once = cross_validate(features, right, answerable, repeats=1)
+    averaged = cross_validate(features, right, answerable, repeats=4)
+    assert set(once) == set(averaged) >= {"abstention_accuracy", "overall_accuracy", "expected_calibration_error"}
+    runs = [cross_validate(features, right, answerable, repeats=1, seed=seed) for seed in range(4)]
+    assert runs[0] == once and runs[1] != once, "another shuffle, other held-out folds"
+    assert abs(averaged["overall_accuracy"] - np.mean([r["overall_accuracy"] for r in runs])) < 1e-12
