@@ -635,6 +635,7 @@ class HeuristicReader:
         # Only a number is told by the noun after it; "the year 2024" is no better an answer than "2024".
         counting = asked.kind in (AnswerType.COUNT, AnswerType.QUANTITY)
         best: SpanAnswer | None = None
+        best_score = 0.0  # uncapped: of two spans past the cap, the better one still wins
         entities = list(sentence.entities)
         rarity = list(sentence.rarity or (1.0,) * len(entities))
         if asked.kind in (AnswerType.THING, AnswerType.NAMED):  # a quoted phrase names a thing: a "teleforce" weapon
@@ -678,7 +679,8 @@ class HeuristicReader:
             if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             score += 0.2 * named_as_asked - 0.2 * vague
-            if best is None or score > best.score:
+            if best is None or score > best_score:
+                best_score = score
                 start = entity.start
                 if entity.label in _AMOUNTS and (lead := _APPROXIMATE.search(sentence.text, 0, local_start)):
                     start = sentence.start + lead.start()  # "about 7 km": the sentence does not say exactly 7
