@@ -19,7 +19,7 @@ LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WOR
 LABEL_CODES = {label: i for i, label in enumerate(LABELS)}
 NUMERIC = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
 # Recorded in the index manifest: a change to the rules below makes a built index stale, so it is re-tagged.
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 MONTH_NAMES = r"January|February|March|April|May|June|July|August|September|October|November|December"
 DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)?"
@@ -56,7 +56,8 @@ def pattern_spans(text: str) -> list[EntitySpan]:
 
 def _trimmed(text: str, span: EntitySpan) -> EntitySpan | None:
     """Drop what spaCy sometimes includes: leading articles and quotes, "year" before a year ("the year 2024"),
-    an unclosed parenthesis ("Conference on African Development (TICAD VI") and trailing punctuation."""
+    an unclosed parenthesis ("Conference on African Development (TICAD VI"), a possessive ("Taro Aso's") and
+    trailing punctuation."""
     start, end = span.start, span.end
     piece = text[start:end]
     lead = re.match(r"^(?:the\s|The\s|[\"'(\s])*" + (r"(?:[Yy]ear\s(?=\d))?" if span.label == "DATE" else ""), piece)
@@ -64,6 +65,9 @@ def _trimmed(text: str, span: EntitySpan) -> EntitySpan | None:
     unclosed = text.find(" (", start, end)
     if unclosed >= 0 and ")" not in text[unclosed:end]:
         end = unclosed
+    possessive = re.search(r"['\u2019]s$", text[start:end])
+    if possessive:
+        end = start + possessive.start()
     tail = re.search(r"[\"'),.;:\s]+$", text[start:end])
     if tail:
         end = start + tail.start()

@@ -44,13 +44,14 @@ def test_patterns_only_backend():
 def test_tagger_repairs_spans_the_small_model_cuts_wrong():
     text = ("The sixth edition was held in the Bay of Bengal. On 9 September 2020, India and Japan signed the pact. "
             "The year 2024 marked the 10th anniversary of the partnership declared in Tokyo in 2014. Abe spoke at the Tokyo International Conference on African "
-            "Development (TICAD VI) in Nairobi.")
+            "Development (TICAD VI) in Nairobi. It was Foreign Minister Taro Aso's visit.")
     spans = EntityTagger().run_many([Document("d", "t", text)])[0]
     found = {text[s.start:s.end]: s.label for s in spans}
     assert found.get("Bay of Bengal") == "LOC" and "Bay of" not in found and "Bengal" not in found
     assert [s.label for s in spans if text[s.start:s.end] == "9 September 2020"] == ["DATE"]
     assert found.get("2024") and "year 2024" not in found
     assert not any("(" in name and ")" not in name for name in found)
+    assert found.get("Taro Aso") == "PERSON" and "Taro Aso's" not in found
 
 
 def test_a_bare_number_keeps_spacys_date_label():
