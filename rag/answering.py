@@ -63,8 +63,8 @@ def _share_missing(specifics: list[str], context: str) -> float:
     return sum(s.lower() not in context for s in specifics) / len(specifics) if specifics else 0.0
 
 
-# Asked of, "before 2000" bounds a time rather than naming one, and "first" is as often "for the first time" as a
-# rank.
+# In a question, "before 2000" bounds a time rather than naming one, and "first" is as often "for the first time"
+# as a rank.
 _BOUND_YEAR = re.compile(r"\b(?:before|after|since|until|by|prior to|from|between) (?:FY)?(?:1[89]|20)\d\d\b",
                          re.IGNORECASE)
 _FIRST = re.compile(r"\bfirst\b", re.IGNORECASE)
@@ -74,23 +74,23 @@ def _times(pattern: re.Pattern, text: str) -> set[str]:
     return {m.lower() for m in pattern.findall(text)}
 
 
-def _asked_and_stated(question: str, sentence: str) -> list[tuple[set[str], set[str]]]:
-    """For each ask of the question and each of years and ordinals: those it names, and those the sentence does."""
-    return [(_times(pattern, _FIRST.sub("", _BOUND_YEAR.sub("", ask))), _times(pattern, sentence))
-            for ask in _asks(question) for pattern in (_YEAR, _ORDINALS)]
+def _asked_and_stated(question: str, sentence: str) -> list[list[tuple[set[str], set[str]]]]:
+    """For each ask of the question, for years and for ordinals: those the ask names, and those the sentence does."""
+    return [[(_times(pattern, _FIRST.sub("", _BOUND_YEAR.sub("", ask))), _times(pattern, sentence))
+             for pattern in (_YEAR, _ORDINALS)]
+            for ask in _asks(question)]
 
 
 def contradicts(question: str, sentence: str) -> bool:
     """The sentence states another year or ordinal than every ask of the question names: "in 2014" asked of a
     sentence about 2025, "the 17th Dialogue" of one about the 18th."""
-    pairs = _asked_and_stated(question, sentence)
-    return all(any(asked and stated and not asked & stated for asked, stated in pairs[i:i + 2])
-               for i in range(0, len(pairs), 2))
+    return all(any(asked and stated and not asked & stated for asked, stated in ask)
+               for ask in _asked_and_stated(question, sentence))
 
 
 def confirms(question: str, sentence: str) -> bool:
     """The sentence states a year or ordinal the question names."""
-    return any(asked & stated for asked, stated in _asked_and_stated(question, sentence))
+    return any(asked & stated for ask in _asked_and_stated(question, sentence) for asked, stated in ask)
 
 
 def is_statement(text: str) -> bool:
@@ -259,7 +259,8 @@ class AnswerExtractor:
         rare question terms missing from the answering sentence, and the numbers and names of every ask of the
         question missing from the answering passage (an ask with all of them there scores 0); a closest
         sentence that states another year or ordinal than asked (see Ranking); and an answering sentence that
-        never names what a "How many ...?" counts ("How many reactors ...?" answered from a sentence about companies)."""
+        never names what a "How many ...?" counts ("How many reactors ...?" answered from a sentence about
+        companies)."""
         group = ranking.best
         top = group.best
         typed = 1.0 if top.span is not None and top.span.typed else 0.0
