@@ -468,6 +468,7 @@ class _Asked:
     acronym: str | None
     listing: bool
     nouns: frozenset[str]
+    counted: frozenset[str]  # for a count, what every ask names: "How many Indians ..., and how many people ...?"
     items: int | None  # how many things a list question asks for: "What are the eight directions ...?" -> 8
     wants_day: bool  # "On what date ...?"
     wants_duration: bool  # "How long ...?", "Over what period ...?"
@@ -482,8 +483,9 @@ class _Asked:
         labels = LABELS_FOR.get(kind)
         if kind is AnswerType.THING and _MEASURE_NOUN.search(lower):
             labels = labels | _NUMBERS  # "What was the patent number?", "What was his quarterback rating?"
+        counted = asked_nouns(question, every_ask=True) if kind is AnswerType.COUNT else frozenset()
         return cls(kind, content_stems(question), lower, _asked_acronym(question), is_list_question(question),
-                   asked_nouns(question), _asked_count(question),
+                   asked_nouns(question), counted, _asked_count(question),
                    wants_day=kind is AnswerType.DATE and bool(_ASKS_DAY.search(lower)),
                    wants_duration=kind is AnswerType.QUANTITY and bool(_ASKS_DURATION.search(lower)),
                    original=question,
@@ -491,14 +493,17 @@ class _Asked:
                    labels=labels, wants_nationality=bool(_ASKS_NATIONALITY.search(lower)))
 
 
-def asked_nouns(question: str) -> frozenset[str]:
-    """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}."""
-    m = re.search(r"\b(?:which|what|how many|how much)((?: [\w-]+){1,3})", question.lower())
+def asked_nouns(question: str, every_ask: bool = False) -> frozenset[str]:
+    """Stems of the words naming what is asked for: "How many solo tackles did ..." -> {solo, tackl}; of the first
+    ask, or of every ask ("How many Indians ..., and how many people ...?")."""
     nouns = []
-    for word in m.group(1).split() if m else ():
-        if word in STOP_WORDS or word in _AUXILIARY:
+    for m in re.finditer(r"\b(?:which|what|how many|how much)((?: [\w-]+){1,3})", question.lower()):
+        for word in m.group(1).split():
+            if word in STOP_WORDS or word in _AUXILIARY:
+                break
+            nouns.append(_STEMMER.stemWord(word))
+        if not every_ask:
             break
-        nouns.append(_STEMMER.stemWord(word))
     return frozenset(nouns)
 
 
@@ -676,7 +681,7 @@ class HeuristicReader:
             if qualifier is not None:
                 base += 0.25 * (qualifier[:4].lower() in asked.names)
             score = base + 0.4 * _closeness(stems, anchors, positions, len(tokens), clauses) + 0.2 * rare - 0.6 * repeated
-            if counting and _followed_by(sentence.text, tokens, stems, positions, nouns):
+            if counting and _followed_by(sentence.text, tokens, stems, positions, asked.counted or nouns):
                 score += 0.3  # "How many tackles?": "five solo tackles", not the 2.5 sacks beside it
             score += 0.2 * named_as_asked - 0.2 * vague
             if best is None or score > best_score:

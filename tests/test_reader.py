@@ -177,6 +177,10 @@ def read():
     # "What + noun" takes a typed span of any kind before falling back to a clause.
     ("What ship carried the Japanese delegation?",
      "The Japanese delegation sailed on the Japanese training ship Kashima.", "Kashima"),
+    # A count may answer the second ask: the number followed by what that ask counts wins.
+    ("How many Indians visited Japan in 2016, and how many people are expected to move under the 2025 plan?",
+     "Under the 2025 plan, more than 500,000 people are expected to move between India and Japan in five years, "
+     "including 50,000 skilled Indian professionals.", "more than 500,000"),
     # Two spans may both score past the cap on a span's score; the better one still wins.
     ("What share of India's imports came from Japan in FY2021-22?",
      "In FY2021-22 Japan supplied 2.35 percent of India's total imports and took 1.46 percent of India's total "
