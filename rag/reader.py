@@ -62,6 +62,7 @@ class AnswerType(Enum):
     DEFINITION = "definition"
     REASON = "reason"
     DESCRIPTION = "description"
+    ROLE = "role"  # "What post did X hold?", "What position does X play?": the title before X's name
 
 
 LABELS_FOR: dict[AnswerType, frozenset[str]] = {
@@ -95,12 +96,13 @@ FALLBACK_LABELS: dict[AnswerType, frozenset[str]] = {
 }
 # Without a fitting typed span, these take the longest clause the question doesn't say.
 _CLAUSE_TYPES = frozenset({AnswerType.NAMED, AnswerType.THING, AnswerType.ORGANIZATION, AnswerType.DEFINITION,
-                           AnswerType.REASON, AnswerType.DESCRIPTION})
+                           AnswerType.REASON, AnswerType.DESCRIPTION, AnswerType.ROLE})
 
 # Patterns see the lower-cased question; see answer_type for which match wins.
 _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern], ...] = tuple(
     (t, re.compile(p))
     for t, p in (
+        (AnswerType.ROLE, r"\b(what|which) (post|position|title|office|role|job)s?\b"),
         (
             AnswerType.PERCENT,
             r"\b(what|which) (interest |growth |tax |tariff )?(percentage|percent|share|proportion|"
@@ -587,6 +589,25 @@ def _qualifier(sentence: SentenceInput, start: int, end: int) -> str | None:
     return None
 
 
+def _title_of_asked_person(asked: _Asked, sentence: SentenceInput, tokens) -> tuple[int, int] | None:
+    """The words right before the name of a person the question names, up to a function word, punctuation or
+    another name: "Foreign Secretary | S. Jaishankar", "Broncos | linebacker | Von Miller"."""
+    named = [(e.start - sentence.start, e.end - sentence.start) for e in sentence.entities]
+    for start, end in named:
+        if _surname(sentence.text[start:end]) not in asked.terms:
+            continue
+        title_start = start
+        for word_start, word_end, word in reversed([t for t in tokens if t[1] <= start]):
+            inside_a_name = any(s <= word_start < e for s, e in named)
+            title_word = word.isalpha() and word.lower() not in STOP_WORDS and not inside_a_name
+            if sentence.text[word_end:title_start] != " " or not title_word:
+                break
+            title_start = word_start
+        if title_start < start:
+            return title_start, start - 1
+    return None
+
+
 def _span(sentence: SentenceInput, start: int, end: int, score: float) -> SpanAnswer:
     return SpanAnswer(sentence.start + start, sentence.start + end, sentence.text[start:end], score, True)
 
@@ -617,6 +638,8 @@ class HeuristicReader:
                 if kind in _CLAUSE_TYPES:
                     return _span(sentence, *enumeration, length_fit)  # topics, areas, names: any list answers
                 listed = _span(sentence, *enumeration, length_fit * _list_fit(labels, sentence, *enumeration))
+        if kind is AnswerType.ROLE and (title := _title_of_asked_person(asked, sentence, tokens)):
+            return _span(sentence, *title, 0.8)
         if kind is AnswerType.DEFINITION:
             predicate = _predicate(sentence.text, tokens, stems, terms)
             if predicate:

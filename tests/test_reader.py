@@ -45,6 +45,8 @@ from rag.reader import AnswerType, HeuristicReader, SentenceInput, _closeness, a
     ("What was the last game that Elway played as a quarterback for Denver?", AnswerType.THING),
     ("What was Manning's passer rating for the 2015 season?", AnswerType.THING),
     ("What is the term given to algorithms that use random bits?", AnswerType.DESCRIPTION),
+    ("What post did S. Jaishankar hold at the first Act East Forum?", AnswerType.ROLE),
+    ("What position does Von Miller play?", AnswerType.ROLE),
 ])
 def test_answer_type(question, kind):
     assert answer_type(question) is kind
@@ -181,6 +183,12 @@ def read():
     ("How many Indians visited Japan in 2016, and how many people are expected to move under the 2025 plan?",
      "Under the 2025 plan, more than 500,000 people are expected to move between India and Japan in five years, "
      "including 50,000 skilled Indian professionals.", "more than 500,000"),
+    # "What post / position ...?" asks for the title before the name of the person the question names.
+    ("What post did S. Jaishankar hold at the first Act East Forum?", "The first Act East Forum meeting was "
+     "co-chaired by Foreign Secretary S. Jaishankar and Japan's Ambassador to India, Kenji Hiramatsu.",
+     "Foreign Secretary"),
+    ("What position does Von Miller play?", "The Broncos defense was led by linebacker Von Miller, who was named "
+     "MVP.", "linebacker"),
     # Two spans may both score past the cap on a span's score; the better one still wins.
     ("What share of India's imports came from Japan in FY2021-22?",
      "In FY2021-22 Japan supplied 2.35 percent of India's total imports and took 1.46 percent of India's total "
