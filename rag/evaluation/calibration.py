@@ -4,8 +4,8 @@ For every gold question the pipeline's best answer gives a feature vector (Answe
 label is whether that answer is right (token F1 >= 0.5 against a gold answer; any answer to an unanswerable
 question is wrong). A logistic regression maps features to P(right), so a confidence of 0.8 means right about
 80% of the time on questions like these. The threshold maximizes the mean of overall accuracy (SQuAD 2.0 style)
-and abstention accuracy (see best_threshold). Five-fold cross-validation, repeated over ten shuffles, reports how well both hold on unseen
-questions.
+and abstention accuracy (see best_threshold). Five-fold cross-validation, repeated over ten shuffles, reports
+how well both hold on unseen questions.
 Writes rag/calibration.json, which AnswerExtractor loads.
 """
 
@@ -27,7 +27,8 @@ RIGHT_F1 = 0.5
 # Five-fold cross-validated overall accuracy on eval/gold.jsonl (mean of five splits), when cuts were judged by
 # overall accuracy alone: 0.688 taking the single best cut, 0.691 / 0.698 / 0.698 judging each cut with its
 # neighbours within 0.05 / 0.1 / 0.15. Judging them by the mean with abstention accuracy raised cross-validated
-# overall accuracy from 0.751 to 0.760 and abstention accuracy from 0.879 to 0.899 (ten shuffles, on the features of be57184).
+# overall accuracy from 0.751 to 0.760 and abstention accuracy from 0.879 to 0.899 (ten shuffles, on the features
+# of be57184).
 THRESHOLD_WINDOW = 0.1
 
 
