@@ -74,23 +74,27 @@ def _times(pattern: re.Pattern, text: str) -> set[str]:
     return {m.lower() for m in pattern.findall(text)}
 
 
-def _asked_and_stated(question: str, sentence: str) -> list[list[tuple[set[str], set[str]]]]:
-    """For each ask of the question, for years and for ordinals: those the ask names, and those the sentence does."""
-    return [[(_times(pattern, _FIRST.sub("", _BOUND_YEAR.sub("", ask))), _times(pattern, sentence))
-             for pattern in (_YEAR, _ORDINALS)]
-            for ask in _asks(question)]
+def _years_and_ordinals(text: str) -> tuple[set[str], set[str]]:
+    return _times(_YEAR, text), _times(_ORDINALS, text)
 
 
-def contradicts(question: str, sentence: str) -> bool:
-    """The sentence states another year or ordinal than every ask of the question names: "in 2014" asked of a
-    sentence about 2025, "the 17th Dialogue" of one about the 18th."""
-    return all(any(asked and stated and not asked & stated for asked, stated in ask)
-               for ask in _asked_and_stated(question, sentence))
+class AskedTimes:
+    """The years and ordinals each ask of a question names, read once per question and held against each
+    sentence."""
 
+    def __init__(self, question: str):
+        self.asks = [_years_and_ordinals(_FIRST.sub("", _BOUND_YEAR.sub("", ask))) for ask in _asks(question)]
 
-def confirms(question: str, sentence: str) -> bool:
-    """The sentence states a year or ordinal the question names."""
-    return any(asked & stated for ask in _asked_and_stated(question, sentence) for asked, stated in ask)
+    def contradicted_by(self, sentence: str) -> bool:
+        """The sentence states another year or ordinal than every ask names: "in 2014" asked of a sentence about
+        2025, "the 17th Dialogue" of one about the 18th."""
+        stated = _years_and_ordinals(sentence)
+        return all(any(asked and said and not asked & said for asked, said in zip(ask, stated)) for ask in self.asks)
+
+    def confirmed_by(self, sentence: str) -> bool:
+        """The sentence states a year or ordinal the question names."""
+        stated = _years_and_ordinals(sentence)
+        return any(asked & said for ask in self.asks for asked, said in zip(ask, stated))
 
 
 def is_statement(text: str) -> bool:
@@ -203,12 +207,13 @@ class AnswerExtractor:
         else:
             similarities = np.array([seen[n].dense_score for n in numbers])
         terms = content_stems(question)
+        asked_times = AskedTimes(question)
         candidates = []
         for n, similarity in zip(numbers, similarities):
             text = self.sentence_text(n)
             overlap = len(terms & content_stems(text)) / len(terms) if terms else 0.0
             candidate = SentenceCandidate(n, self.index.sentences[n], seen[n], float(similarity), overlap,
-                                          contradicts(question, text))
+                                          asked_times.contradicted_by(text))
             candidate.score = (self.SIMILARITY * candidate.similarity + self.OVERLAP * overlap
                                + self.PASSAGE * seen[n].score - CONTRADICTION_PENALTY * candidate.contradicts)
             candidates.append(candidate)
@@ -238,7 +243,7 @@ class AnswerExtractor:
         groups = self._group(self.read(question, candidates), passages)
         groups.sort(key=lambda g: g.best.score + 0.05 * math.log(g.support), reverse=True)
         answering_sentence = self.sentence_text(groups[0].best.sentence_number)
-        return Ranking(groups, closest.contradicts and not confirms(question, answering_sentence))
+        return Ranking(groups, closest.contradicts and not AskedTimes(question).confirmed_by(answering_sentence))
 
     def run(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> Answer:
         ranking = self.rank(question, query_vector, passages)

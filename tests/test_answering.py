@@ -104,7 +104,7 @@ def test_a_closest_sentence_of_another_year_or_ordinal_than_asked_lowers_confide
 ])
 def test_a_sentence_contradicts_a_question_when_it_states_another_year_or_ordinal_than_every_ask(
         question, contradicted):
-    assert answering.contradicts(question, contradicted)
+    assert answering.AskedTimes(question).contradicted_by(contradicted)
 
 
 @pytest.mark.parametrize("question, sentence", [
@@ -115,7 +115,7 @@ def test_a_sentence_contradicts_a_question_when_it_states_another_year_or_ordina
     ("What happened to the metro?", "It opened in 2002."),  # nothing asked to contradict
 ])
 def test_a_sentence_does_not_contradict_what_the_question_leaves_open(question, sentence):
-    assert not answering.contradicts(question, sentence)
+    assert not answering.AskedTimes(question).contradicted_by(sentence)
 
 
 @pytest.fixture(scope="module")
