@@ -647,8 +647,7 @@ class HeuristicReader:
                 noun_phrase = re.match(r"(?:an?|the)\s", sentence.text[predicate[0]:])
                 return _span(sentence, *predicate, 0.7 if noun_phrase else 0.6)
         if labels:
-            fallback = FALLBACK_LABELS.get(kind, frozenset())
-            typed = self._typed_span(labels, fallback, asked, sentence, tokens, stems)
+            typed = self._typed_span(asked, sentence, tokens, stems)
             best = max((s for s in (listed, typed) if s is not None), key=lambda s: s.score, default=None)
             if best is not None:
                 return best
@@ -656,7 +655,8 @@ class HeuristicReader:
             return self._clause(sentence, tokens, stems, terms, kind is AnswerType.REASON)
         return None  # a date, number or name was asked for and the sentence has none: quote it whole
 
-    def _typed_span(self, labels, fallback, asked: _Asked, sentence: SentenceInput, tokens, stems) -> SpanAnswer | None:
+    def _typed_span(self, asked: _Asked, sentence: SentenceInput, tokens, stems) -> SpanAnswer | None:
+        labels, fallback = asked.labels, FALLBACK_LABELS.get(asked.kind, frozenset())
         terms, nouns = asked.terms, asked.nouns
         anchors = [i for i, stem in enumerate(stems) if stem in terms]
         clauses = _clause_numbers(sentence.text, tokens)
