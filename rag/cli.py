@@ -85,13 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Evaluate on a gold JSONL set (in-process or over HTTP), or on "
                                                "SQuAD v1.1 / a BEIR dataset with an index of their own.")
     source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--gold", help='gold JSONL: {"id", "question", "answers", "doc_ids"?, "kind"?} per line')
+    source.add_argument("--gold", help='gold JSONL: {"id", "question", "answers", "doc_ids"?, "kind"?, "split"?} '
+                                       "per line")
     source.add_argument("--squad", help="SQuAD v1.1 JSON (e.g. dev-v1.1.json): open retrieval over its paragraphs")
     source.add_argument("--beir", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)")
     evaluate.add_argument("--url", help="ask a running server (POST /ask, GET /search) instead of in-process (--gold)")
     evaluate.add_argument("--out", help="report directory (default reports/eval/, reports/squad/ or reports/beir/)")
     evaluate.add_argument("--top-k", type=int, default=10, help="documents ranked for the retrieval metrics")
     evaluate.add_argument("--limit", type=int, help="only the first N questions (queries)")
+    evaluate.add_argument("--split", choices=("test", "dev", "all"), default="test",
+                          help="--gold: which split to ask (default test, the held-out one; dev is for tuning)")
+    evaluate.add_argument("--given-paragraph", action="store_true",
+                          help="--squad: read each question's own paragraph (the reader alone, no retrieval)")
     evaluate.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
                           help="exit 1 when METRIC is below VALUE, e.g. --min recall@5=0.8 (repeatable)")
     evaluate.add_argument("--index-dir", help="index for --squad/--beir (default reports/bench-index/<name>/; "

@@ -272,6 +272,14 @@ def test_squad_builds_its_own_index_and_reports(use_tiny, tmp_path):
     assert metrics["overall"]["questions"] == 2 and metrics["build"]["status"] == "up to date"
     assert (sorted(p.name for p in live.iterdir()) if live.exists() else None) == before, "index/ untouched"
 
+    given = tmp_path / "squad-given"
+    assert cli.main(["eval", "--squad", str(path), "--index-dir", str(index_dir), "--out", str(given),
+                     "--given-paragraph"]) == 0
+    metrics, records = _outputs(given)
+    assert metrics["plan"]["given_paragraph"] is True and "each given its own paragraph" in metrics["notes"][0]
+    for record in records:
+        assert all(c["doc_id"] == record["doc_ids"][0] for c in record["citations"]), "read only its paragraph"
+
 
 def test_benchmarks_refuse_the_live_index(use_tiny, tmp_path):
     path = tmp_path / "dev.json"
@@ -333,3 +341,31 @@ def test_index_builder_builds_from_in_memory_documents(encoder, tmp_path):
     assert (third.status, third.embedded_documents, third.reused_documents) == ("built", 1, 2)
     with pytest.raises(ValueError, match="distinct"):
         IndexBuilder(settings, encoder).build(documents + [documents[0]], settings.index_dir)
+
+
+def test_splits_are_read_apart_and_test_is_the_default(use_tiny, gold_file, tmp_path):
+    split_file = tmp_path / "split.jsonl"
+    rows = [dict(row, split="test" if i % 2 else "dev") for i, row in enumerate(GOLD)]
+    split_file.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    assert [q.id for q in read_gold(split_file, split="dev")] == [r["id"] for r in rows if r["split"] == "dev"]
+    assert len(read_gold(split_file)) == len(GOLD)
+    assert cli.main(["eval", "--gold", str(split_file), "--out", str(tmp_path / "test")]) == 0
+    metrics, records = _outputs(tmp_path / "test")
+    assert metrics["split"] == "test" and {r["id"] for r in records} == {r["id"] for r in rows if r["split"] == "test"}
+    # A file without splits is asked whole, and says it is not held out.
+    assert cli.main(["eval", "--gold", str(gold_file), "--out", str(tmp_path / "all")]) == 0
+    metrics, records = _outputs(tmp_path / "all")
+    assert metrics["split"] == "all" and len(records) == len(GOLD)
+
+
+def test_confidently_wrong_counts_confident_wrong_answers_and_any_answer_to_the_unanswerable():
+    from rag.evaluation.gold import confident_and_wrong
+
+    def record(answerable, abstained, confidence, f1=0.0):
+        return {"answerable": answerable, "abstained": abstained, "confidence": confidence, "f1": f1}
+
+    assert confident_and_wrong(record(True, False, 0.5, f1=0.4))
+    assert not confident_and_wrong(record(True, False, 0.49, f1=0.0)), "wrong, but not said confidently"
+    assert not confident_and_wrong(record(True, False, 0.9, f1=0.5))
+    assert confident_and_wrong(record(False, False, 0.1)), "any answer to an unanswerable question"
+    assert not confident_and_wrong(record(False, True, 0.9))

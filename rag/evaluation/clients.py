@@ -51,9 +51,11 @@ class InProcessClient:
         self.pipeline = pipeline
         self.settings: Settings = pipeline.settings
 
-    def ask(self, question: str) -> tuple[dict[str, Any], float]:
+    def ask(self, question: str, doc_ids: list[str] | None = None) -> tuple[dict[str, Any], float]:
+        from rag.retrieval import Filters
+
         started = time.perf_counter()
-        answer = self.pipeline.ask(question)
+        answer = self.pipeline.ask(question, filters=Filters(doc_ids=doc_ids) if doc_ids else None)
         elapsed = (time.perf_counter() - started) * 1000
         return answer_dict(answer), elapsed
 
@@ -95,9 +97,12 @@ class HttpClient:
             raise EvaluationError(f"cannot reach the server at {self.url} (GET /health): {exc}") from exc
         self.health = response.json()
 
-    def ask(self, question: str) -> tuple[dict[str, Any], float]:
+    def ask(self, question: str, doc_ids: list[str] | None = None) -> tuple[dict[str, Any], float]:
+        body: dict[str, Any] = {"question": question}
+        if doc_ids:
+            body["filters"] = {"doc_ids": doc_ids}
         started = time.perf_counter()
-        response = self._http.post("/ask", json={"question": question})
+        response = self._http.post("/ask", json=body)
         elapsed = (time.perf_counter() - started) * 1000
         return self._json(response, "POST /ask"), elapsed
 

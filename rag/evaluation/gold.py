@@ -1,7 +1,9 @@
 """Gold questions: read the JSONL, ask each question through a client, score it, and aggregate.
 
-A gold line is {"id", "question", "answers", "doc_ids"?, "kind"?}. No answers means unanswerable.
-No doc_ids means a retrieved passage is relevant when it contains one of the answers.
+A gold line is {"id", "question", "answers", "doc_ids"?, "kind"?, "split"?}. No answers means unanswerable.
+No doc_ids means a retrieved passage is relevant when it contains one of the answers. "split" is "dev" (what
+tuning and calibration may look at) or "test" (frozen: reported only); a line without one belongs to neither
+and is read only when every split is asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 from rag.evaluation import metrics as m
 from rag.evaluation.clients import EvaluationError
 
+# The worst thing the service can do: an answer given at this confidence or above that is wrong (token F1 below
+# CORRECT_F1), or any answer to an unanswerable question.
+CONFIDENT = 0.5
 # An answer counts as correct (for "answer_correct", the wrong-answer list and calibration) when it
 # contains a gold answer or reaches this token F1 against one.
 CORRECT_F1 = 0.5
@@ -29,6 +34,7 @@ class GoldQuestion:
     answers: list[str]
     doc_ids: list[str] | None = None
     kind: str | None = None
+    split: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -41,6 +47,8 @@ class Plan:
 
     cutoffs: tuple[int, ...] = (1, 5, 10)
     search_passages: int = 50
+    # Ask with each question's gold documents as the only ones it may read: the reader alone, given the passage.
+    given_documents: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -48,7 +56,8 @@ class Plan:
         return max(self.cutoffs)
 
 
-def read_gold(path: Path, limit: int | None = None) -> list[GoldQuestion]:
+def read_gold(path: Path, limit: int | None = None, split: str = "all") -> list[GoldQuestion]:
+    """The questions of one split ("all": every line)."""
     path = Path(path)
     if not path.is_file():
         raise EvaluationError(f"gold file not found: {path}")
@@ -64,7 +73,7 @@ def read_gold(path: Path, limit: int | None = None) -> list[GoldQuestion]:
                     id=str(row["id"]), question=str(row["question"]),
                     answers=[str(a) for a in row.get("answers") or []],
                     doc_ids=[str(d) for d in row["doc_ids"]] if row.get("doc_ids") else None,
-                    kind=row.get("kind") or None,
+                    kind=row.get("kind") or None, split=row.get("split") or None,
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise EvaluationError(f"{path}:{number}: not a gold line ({exc!r}); "
@@ -72,11 +81,14 @@ def read_gold(path: Path, limit: int | None = None) -> list[GoldQuestion]:
             if question.id in seen:
                 raise EvaluationError(f"{path}:{number}: duplicate id {question.id!r}")
             seen.add(question.id)
+            if split != "all" and question.split != split:
+                continue
             questions.append(question)
             if limit is not None and len(questions) >= limit:
                 break
     if not questions:
-        raise EvaluationError(f"no questions in {path}")
+        raise EvaluationError(f"no questions in {path}" + (f" with split {split!r} (use --split all)"
+                                                           if split != "all" else ""))
     return questions
 
 
@@ -157,7 +169,7 @@ def run_questions(client, questions: list[GoldQuestion], plan: Plan, progress: b
     for gold in tqdm(questions, desc="questions", unit="q", disable=not progress, mininterval=2):
         try:
             passages, search_ms = client.search(gold.question, plan.search_passages)
-            response, ask_ms = client.ask(gold.question)
+            response, ask_ms = client.ask(gold.question, gold.doc_ids if plan.given_documents else None)
             record = score_question(gold, response, passages, plan, client.document_text)
         except Exception as exc:  # one failing request must not lose the rest of the run
             records.append(error_record(gold, exc))
@@ -166,6 +178,15 @@ def run_questions(client, questions: list[GoldQuestion], plan: Plan, progress: b
         record["search_ms"] = search_ms
         records.append(record)
     return records
+
+
+def confident_and_wrong(record: dict) -> bool:
+    """Answered at confidence >= CONFIDENT with token F1 < CORRECT_F1, or answered at all when unanswerable."""
+    if record["abstained"]:
+        return False
+    if not record["answerable"]:
+        return True
+    return (record["confidence"] or 0.0) >= CONFIDENT and record["f1"] < CORRECT_F1
 
 
 def aggregate(records: list[dict], plan: Plan) -> dict[str, Any]:
@@ -190,6 +211,9 @@ def aggregate(records: list[dict], plan: Plan) -> dict[str, Any]:
     out["f1"] = m.mean(r["f1"] for r in answerable)
     out["answer_contains_gold"] = m.mean(r["contains"] for r in answerable)
     out["answer_correct"] = m.mean(float(r["correct"]) for r in answerable)
+    confidently_wrong = sum(confident_and_wrong(r) for r in done)
+    out["confidently_wrong"] = confidently_wrong
+    out["confidently_wrong_rate"] = confidently_wrong / len(done) if done else None
     cited = [c for r in answered_answerable for c in r["citations"]]
     out["citation_accuracy"] = m.mean(float(c["correct"]) for c in cited)
     checked = [c["exact"] for r in done for c in r["citations"]] + \

@@ -153,13 +153,22 @@ def run_questions_benchmark(benchmark: str, source: str, client, questions: list
 
 
 def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> dict[str, Any]:
-    questions = g.read_gold(Path(args.gold), args.limit)
+    questions = g.read_gold(Path(args.gold), split="all")
+    split = args.split
+    if split != "all" and not any(q.split for q in questions):
+        split = "all"  # a gold file of one's own without splits: every question, reported as not held out
+    questions = [q for q in questions if split == "all" or q.split == split][:args.limit]
+    if not questions:
+        raise EvaluationError(f"no questions with split {split!r} in {args.gold} (use --split all)")
     plan = g.Plan(cutoffs=_cutoffs(GOLD_RANK_KS, args.top_k, keep_above_top_k=False),
                   search_passages=settings.max_top_k, extra={"ask_top_k": "server default"})
     client = HttpClient(args.url, settings) if args.url else InProcessClient(make_pipeline(settings))
     try:
+        notes = [f"Split: {split}" + (" (held out: never used for tuning or calibration)." if split == "test"
+                                     else " (not held out: tuning and calibration may have used these questions).")]
         return run_questions_benchmark("gold", str(args.gold), client, questions, plan,
-                                       Path(args.out or "reports/eval"), thresholds, GOLD_NOTES, args.progress)
+                                       Path(args.out or "reports/eval"), thresholds, notes + GOLD_NOTES, args.progress,
+                                       extra={"split": split})
     finally:
         client.close()
 
@@ -184,17 +193,21 @@ def run_squad(args: argparse.Namespace, settings: Settings, thresholds: dict) ->
     data = load_squad(Path(args.squad), args.limit)
     cutoffs = _cutoffs(SQUAD_RANK_KS, args.top_k, keep_above_top_k=True)
     plan = g.Plan(cutoffs=cutoffs, search_passages=max(settings.max_top_k, 3 * max(cutoffs)),
-                  extra={"ask_top_k": settings.default_top_k, "questions_limit": args.limit})
+                  given_documents=args.given_paragraph,
+                  extra={"ask_top_k": settings.default_top_k, "questions_limit": args.limit,
+                         "given_paragraph": args.given_paragraph})
     pipeline, build = _build_benchmark_index(data.documents, index_dir, settings, make_encoder(settings),
                                              args.progress)
+    asked = ("each given its own paragraph (filters.doc_ids: the reader alone, no retrieval)"
+             if args.given_paragraph else "in the open, each with its own paragraph as the one relevant document")
     notes = [(f"Corpus: all {len(data.documents)} paragraphs (one document each, titled by its article); "
-              f"{len(data.questions)} questions asked in the open, each with its own paragraph as the one relevant "
-              "document."),
+              f"{len(data.questions)} questions asked {asked}."),
              ("Answers come from the service's own extractive pipeline (QAPipeline.ask); EM/F1 use SQuAD's official "
               "normalization and are over all questions asked (an abstention scores 0). Multiply by 100 for "
               "SQuAD's usual scale.")] + GOLD_NOTES[2:3] + GOLD_NOTES[4:]
+    out = Path(args.out or ("reports/squad-given" if args.given_paragraph else "reports/squad"))
     return run_questions_benchmark("squad", str(args.squad), InProcessClient(pipeline), data.questions, plan,
-                                   Path(args.out or "reports/squad"), thresholds, notes, args.progress,
+                                   out, thresholds, notes, args.progress,
                                    extra={"build": build})
 
 
@@ -222,10 +235,8 @@ def run_beir(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
     cutoffs = _cutoffs(BEIR_RANK_KS, args.top_k, keep_above_top_k=True)
     _check_names(thresholds, set(beir_aggregate([], cutoffs)))
     data = load_beir(root, limit=args.limit)
-    # Retrieval only: no sentence vectors or model-tagged entities (only the answer stage reads them), which
-    # saves most of the build.
-    retrieval_only = {"embed_sentences": False, "spacy_entities": False}
-    settings = settings.model_copy(update={k: v for k, v in retrieval_only.items() if k in Settings.model_fields})
+    # Retrieval only: no sentence vectors (only the answer stage reads them), which saves most of the build.
+    settings = settings.model_copy(update={"embed_sentences": False})
     pipeline, build = _build_benchmark_index(data.documents, index_dir, settings, make_encoder(settings),
                                              args.progress)
     passages_k = 3 * max(cutoffs)
@@ -274,12 +285,16 @@ def run_beir(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
 
 SUMMARY_KEYS = ["recall@1", "recall@5", "recall@10", "recall@20", "recall@100", "mrr@10", "ndcg@10", "exact_match",
                 "f1", "answer_contains_gold", "citation_accuracy", "citation_exactness", "abstention_precision",
-                "abstention_recall", "latency_p50_ms", "latency_p95_ms", "search_p50_ms"]
+                "abstention_recall", "abstention_accuracy", "confidently_wrong", "latency_p50_ms", "latency_p95_ms", "search_p50_ms"]
 
 
 def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
     settings = settings or get_settings()
     args.progress = getattr(args, "progress", True)
+    args.split = getattr(args, "split", "test")
+    args.given_paragraph = getattr(args, "given_paragraph", False)
+    if args.given_paragraph and not args.squad:
+        raise EvaluationError("--given-paragraph works with --squad")
     thresholds = parse_thresholds(args.min)
     if args.limit is not None and args.limit < 1:
         raise EvaluationError("--limit must be at least 1")
@@ -292,8 +307,8 @@ def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
     else:
         payload = run_beir(args, settings, thresholds)
     overall = payload["overall"]
-    out = Path(args.out or {"gold": "reports/eval", "squad": "reports/squad", "beir": "reports/beir"}[
-        payload["benchmark"]])
+    squad_out = "reports/squad-given" if args.given_paragraph else "reports/squad"
+    out = Path(args.out or {"gold": "reports/eval", "squad": squad_out, "beir": "reports/beir"}[payload["benchmark"]])
     shown = ", ".join(f"{k} {report._fmt(overall[k])}" for k in SUMMARY_KEYS if overall.get(k) is not None)
     print(f"{payload['benchmark']}: {overall.get('questions', overall.get('queries'))} questions in "
           f"{payload['seconds']:.1f} s — {shown}")
