@@ -1,0 +1,1 @@
+"""Training the span reader (`make reader`); not imported by the service."""
