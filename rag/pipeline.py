@@ -7,9 +7,9 @@ from pathlib import Path
 from rag.answering import AnswerExtractor
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Encoder
-from rag.reader import make_reader
 from rag.retrieval import Filters, HybridRetriever
 from rag.settings import Settings
+from rag.span_model import PACKAGED_MODEL_DIR, SpanModel
 from rag.store import BuildReport, Index, IndexBuilder, load_index
 
 
@@ -19,8 +19,9 @@ class QAPipeline:
         self.encoder = encoder or Encoder(settings.model, settings.embed_batch_size)
         self.index = index or load_index(settings.index_dir, self.encoder.name)
         self.retriever = HybridRetriever(self.index, settings.dense_weight, settings.candidates_per_side)
-        self.extractor = AnswerExtractor(self.index, make_reader(settings.reader_model),
-                                         min_confidence=settings.min_confidence)
+        reader = SpanModel(settings.reader_model or PACKAGED_MODEL_DIR, settings.reader_threads)
+        self.extractor = AnswerExtractor(self.index, reader, min_confidence=settings.min_confidence,
+                                         read_passages=settings.reader_passages)
 
     @classmethod
     def build(cls, settings: Settings, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -23,9 +23,6 @@ class Settings(BaseSettings):
     # Sentence vectors let the answer stage rank sentences without a second model pass.
     embed_sentences: bool = True
 
-    # Typed answer spans come from spaCy's en_core_web_sm (if installed) plus patterns; False: patterns only.
-    spacy_entities: bool = True
-
     # Measured on the gold set (answer F1 without abstention): 60 words 0.674, 100 0.686, 150 0.673,
     # 200 0.666, 300 0.644; overlap a fifth of the window.
     chunk_words: int = Field(100, ge=20, le=2000)
@@ -49,8 +46,12 @@ class Settings(BaseSettings):
     # Answers whose calibrated confidence falls below this are withheld (answer: null). None: the threshold
     # chosen on the gold set, stored with the calibration in rag/calibration.json.
     min_confidence: float | None = Field(None, ge=0.0, le=1.0)
-    # A local Hugging Face extractive-QA model directory; None: the built-in heuristic span reader.
+    # The span reader: None is the one trained here and shipped in rag/models/reader (ONNX int8); or a local
+    # directory of another (an ONNX export with reader.json, or any Hugging Face extractive-QA model).
     reader_model: str | None = None
+    # How many of the retrieved passages the reader reads, best first (see docs/measurements.md).
+    reader_passages: int = Field(2, ge=1, le=50)
+    reader_threads: int = Field(2, ge=1, le=64)
 
     host: str = "127.0.0.1"
     port: int = 8000

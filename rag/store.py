@@ -24,16 +24,16 @@ import faiss
 import numpy as np
 import Stemmer
 
-from rag.annotation import LABEL_CODES, LABELS, RULES_VERSION, EntitySpan, EntityTagger, tagger_backend
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Encoder, resolve_model
 from rag.loaders import load_corpus
 from rag.settings import Settings
 
-FORMAT_VERSION = 2
+# 3: no typed-span table (the trained reader needs none).
+FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
-# Manifest entries that decide what vectors a document gets; its typed spans also depend on "entity_tagger".
+# Manifest entries that decide what vectors a document gets.
 REUSE_KEYS = ("format_version", "model", "chunking", "sentence_vectors")
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -90,15 +90,10 @@ class Index:
     sentence_vectors: np.ndarray | None
     dense: faiss.Index
     bm25: bm25s.BM25
-    # Typed spans per document, sorted by start: what exact answers are cut from.
-    entities: list[list[EntitySpan]]
     doc_index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.doc_index = {d.doc_id: i for i, d in enumerate(self.documents)}
-        self._entity_starts = [np.array([e.start for e in spans], dtype=np.int64) for spans in self.entities]
-        self._entity_documents = Counter(
-            text for d, spans in zip(self.documents, self.entities) for text in {d.text[e.start:e.end].lower() for e in spans})
         # BM25's matrix is stored by term: each column's length is the number of chunks holding the term.
         self._chunk_frequency = np.diff(np.asarray(self.bm25.scores["indptr"]))
 
@@ -107,18 +102,6 @@ class Index:
         column = self.bm25.vocab_dict.get(stem)
         found = int(self._chunk_frequency[column]) if column is not None else 0
         return math.log((len(self.chunks) + 1) / (found + 0.5))
-
-    def entity_rarity(self, text: str) -> float:
-        """1 for a name found in one document, near 0 for one found in all (like "India" here)."""
-        found = self._entity_documents.get(text.lower(), 1)
-        return 1.0 - math.log(found) / math.log(len(self.documents)) if len(self.documents) > 1 else 1.0
-
-    def entities_in(self, span: Span) -> list[EntitySpan]:
-        """Typed spans lying wholly inside a span of a document."""
-        i = self.doc_index[span.doc_id]
-        lo = int(np.searchsorted(self._entity_starts[i], span.start))
-        hi = int(np.searchsorted(self._entity_starts[i], span.end))
-        return [e for e in self.entities[i][lo:hi] if e.end <= span.end]
 
     def document(self, doc_id: str) -> Document | None:
         i = self.doc_index.get(doc_id)
@@ -131,7 +114,6 @@ class CachedDocument:
 
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray | None
-    entities: list[EntitySpan] | None  # None when tagged by other rules: tagged again, not embedded again
 
 
 @dataclass
@@ -204,9 +186,6 @@ def load_index(index_dir: Path, model_name: str | None = None) -> Index:
         ordinal[int(d)] = k + 1
         chunks.append(Chunk(doc_ids[d], int(s), int(e), f"{doc_ids[d]}#{k}", int(fs), int(ls)))
     sentence_path = generation / "sentence_vectors.npy"
-    entities: list[list[EntitySpan]] = [[] for _ in documents]
-    for d, start, end, label in np.load(generation / "entities.npy"):
-        entities[d].append(EntitySpan(int(start), int(end), LABELS[label]))
     return Index(
         manifest=manifest,
         documents=documents,
@@ -216,7 +195,6 @@ def load_index(index_dir: Path, model_name: str | None = None) -> Index:
         sentence_vectors=np.load(sentence_path) if sentence_path.exists() else None,
         dense=faiss.read_index(str(generation / "dense.faiss")),
         bm25=bm25s.BM25.load(str(generation / "bm25"), show_progress=False),
-        entities=entities,
     )
 
 
@@ -227,20 +205,13 @@ class IndexBuilder:
         self.settings = settings
         self._encoder = encoder
         self.chunker = Chunker(settings.chunk_words, settings.chunk_overlap_words)
-        self._tagger: EntityTagger | None = None
 
-    # The model and spaCy load only when something must be embedded: an up-to-date check stays fast.
+    # The model loads only when something must be embedded: an up-to-date check stays fast.
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
             self._encoder = Encoder(self.settings.model, self.settings.embed_batch_size)
         return self._encoder
-
-    @property
-    def tagger(self) -> EntityTagger:
-        if self._tagger is None:
-            self._tagger = EntityTagger(use_spacy=self.settings.spacy_entities)
-        return self._tagger
 
     def _parameters(self) -> dict[str, Any]:
         return {
@@ -249,7 +220,6 @@ class IndexBuilder:
             "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
             "sentence_vectors": self.settings.embed_sentences,
             "ann_threshold": self.settings.ann_threshold,
-            "entity_tagger": f"{tagger_backend(self.settings.spacy_entities)} v{RULES_VERSION}",
         }
 
     def _up_to_date(self, previous: dict | None, fingerprint: str) -> bool:
@@ -306,8 +276,8 @@ class IndexBuilder:
             chunks.extend(doc_chunks)
             hashes.append(digest)
 
-        # Only changed documents are embedded and tagged (unchanged ones are tagged again when the tagging rules
-        # changed), in one call per kind so batches stay full; when none changed, neither the model nor spaCy loads.
+        # Only changed documents are embedded, in one call per kind so batches stay full; when none changed, the
+        # model does not load.
         changed = [i for i, hit in enumerate(cached) if hit is None]
         changed_ids = {documents[i].doc_id for i in changed}
         titles = {d.doc_id: d.title for d in documents}
@@ -319,23 +289,19 @@ class IndexBuilder:
             if changed else [])
         sentence_vectors = iter(self.encoder.encode(
             [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress) if new_sentences else [])
-        retag = [i for i, hit in enumerate(cached) if hit is None or hit.entities is None]
-        new_entities = iter(self.tagger.run_many([documents[i] for i in retag]) if retag else [])
         dimension = self.encoder.dimension if changed else previous["dimension"]
         chunk_counts = Counter(c.doc_id for c in new_chunks)
         sentence_counts = Counter(s.doc_id for s in new_sentences)
-        chunk_parts, sentence_parts, entities = [], [], []
+        chunk_parts, sentence_parts = [], []
         for document, hit in zip(documents, cached):
             if hit is None:
                 hit = CachedDocument(
                     np.array([next(chunk_vectors) for _ in range(chunk_counts[document.doc_id])], dtype=np.float32),
                     np.array([next(sentence_vectors) for _ in range(sentence_counts[document.doc_id])],
                              dtype=np.float32)
-                    if self.settings.embed_sentences else None,
-                    None)
+                    if self.settings.embed_sentences else None)
             chunk_parts.append(hit.chunk_vectors)
             sentence_parts.append(hit.sentence_vectors)
-            entities.append(hit.entities if hit.entities is not None else next(new_entities))
 
         manifest = {
             **parameters,
@@ -344,23 +310,21 @@ class IndexBuilder:
             "chunks": len(chunks),
             "sentences": len(sentences),
             "dimension": dimension,
-            "entities": sum(map(len, entities)),
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,
                     np.concatenate(chunk_parts).reshape(-1, dimension),
                     np.concatenate(sentence_parts).reshape(-1, dimension)
-                    if self.settings.embed_sentences else None, entities)
+                    if self.settings.embed_sentences else None)
         return BuildReport("built", len(documents), len(chunks), len(changed), len(documents) - len(changed),
                            time.perf_counter() - started, index_dir)
 
     def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
-        """Vectors and typed spans of the live index by document hash, when made the same way (the search
-        index type, for one, does not change them); typed spans only when tagged by the same rules."""
+        """Vectors of the live index by document hash, when made the same way (the search index type, for one,
+        does not change them)."""
         if previous is None or any(previous.get(k) != parameters[k] for k in REUSE_KEYS):
             return {}
-        same_tagger = previous.get("entity_tagger") == parameters["entity_tagger"]
         try:
             old = load_index(index_dir)
         except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
@@ -371,14 +335,13 @@ class IndexBuilder:
         return {
             digest: CachedDocument(
                 old.chunk_vectors[chunk_doc == i],
-                old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None,
-                old.entities[i] if same_tagger else None)
+                old.sentence_vectors[sentence_doc == i] if old.sentence_vectors is not None else None)
             for i, digest in enumerate(hashes)
         }
 
     def _write(self, index_dir: Path, manifest: dict, documents: list[Document], hashes: list[str],
                sentences: list[Span], chunks: list[Chunk], chunk_vectors: np.ndarray,
-               sentence_vectors: np.ndarray | None, entities: list[list[EntitySpan]]) -> None:
+               sentence_vectors: np.ndarray | None) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         name = f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         staging = index_dir / f".{name}.tmp"
@@ -394,9 +357,6 @@ class IndexBuilder:
             np.save(staging / "chunks.npy",
                     np.array([(doc_number[c.doc_id], c.start, c.end, c.first_sentence, c.last_sentence)
                               for c in chunks], dtype=np.int64).reshape(-1, 5))
-            np.save(staging / "entities.npy",
-                    np.array([(d, e.start, e.end, LABEL_CODES[e.label]) for d, spans in enumerate(entities)
-                              for e in spans], dtype=np.int64).reshape(-1, 4))
             np.save(staging / "chunk_vectors.npy", chunk_vectors)
             if sentence_vectors is not None:
                 np.save(staging / "sentence_vectors.npy", sentence_vectors)

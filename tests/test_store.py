@@ -108,18 +108,3 @@ def test_changing_the_search_index_type_reuses_every_vector(corpus_copy, tmp_pat
     switched = build(settings.model_copy(update={"ann_threshold": 2}), encoder)
     assert (switched.status, switched.embedded_documents, switched.reused_documents) == ("built", 0, 5)
     assert read_manifest(settings.index_dir)["dense_index"] == "hnsw"
-
-
-def test_new_annotation_rules_retag_every_document_without_embedding_again(corpus_copy, tmp_path, encoder,
-                                                                          monkeypatch):
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
-    build(settings, encoder)
-    tagged = []
-    run_many = store.EntityTagger.run_many
-    monkeypatch.setattr(store.EntityTagger, "run_many", lambda self, docs: tagged.extend(docs) or run_many(self, docs))
-    monkeypatch.setattr(store, "RULES_VERSION", store.RULES_VERSION + 1)
-    rebuilt = build(settings, encoder)
-    assert (rebuilt.status, rebuilt.embedded_documents, rebuilt.reused_documents) == ("built", 0, 5)
-    assert len(tagged) == 5, "every document is tagged again"
-    assert read_manifest(settings.index_dir)["entity_tagger"].endswith(f"v{store.RULES_VERSION}")
-    assert build(settings, encoder).status == "up to date"

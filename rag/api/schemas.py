@@ -81,6 +81,7 @@ class Health(BaseModel):
     dense_index: str
     built_at: str
     format_version: int
+    reader: str
 
 
 class ErrorOut(BaseModel):
