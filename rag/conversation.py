@@ -4,10 +4,10 @@ A chat turn like "And when was it signed?" cannot be searched on its own. Follow
 message into a standalone question using the earlier user turns, with a few deterministic rules:
 
 1. No earlier user turn, or the question stands on its own: returned unchanged.
-2. Topic switch ("What about the Delhi Metro?", "And Japan?", "How about in 2018?"): the new entity replaces the
+2. Topic switch ("What about the city tramway?", "And Norway?", "How about in 2018?"): the new entity replaces the
    previous question's focus phrase (a year replaces its year), and the previous question is asked again.
 3. Personal pronouns (it, they, them, he, she, him; its, their, his, her): the first one is replaced by the previous
-   question's focus phrase ("Who financed it?" -> "Who financed the Delhi Metro?"); the previous question's other
+   question's focus phrase ("Who financed it?" -> "Who financed the city tramway?"); the previous question's other
    phrases are carried along in parentheses.
 4. A bare question word ("And when?", "Where exactly?", "In which year?"): it replaces the question word that opens the
    previous question ("When did X open?" + "And where?" -> "Where did X open?").
@@ -190,7 +190,7 @@ def noun_phrases(text: str, tokens: list[Token] | None = None) -> list[Phrase]:
 def _drop_subject_verb(tokens: list[Token], start: int, end: int, following: Token | None) -> int:
     """The last index of a phrase once a trailing verb is cut off, when the phrase is the subject after an auxiliary.
 
-    After do/will/can...: a name ends the subject ("When did the Japan Foundation send volunteers?"); without a name,
+    After do/will/can...: a name ends the subject ("When did the Nobel Foundation send volunteers?"); without a name,
     a lower-case last word followed by the end, an object or a preposition is the verb ("When did the freight corridor
     open?"). After is/was: a trailing participle ("When was the agreement signed?").
     """
@@ -319,7 +319,7 @@ class FollowUpResolver:
                 for w in lowered):
             return Resolution(question, self._swap_question_word(core, before), "question-word")
 
-        # 2. Topic switch: "What about the Delhi Metro?", "And in 2018?"
+        # 2. Topic switch: "What about the city tramway?", "And in 2018?"
         if led and tokens and not clause and not self._pronouns(tokens) and (own_names or years):
             return Resolution(question, self._substitute(core, own_phrases, years, before), "substitution")
 
@@ -394,7 +394,7 @@ class FollowUpResolver:
 
     @staticmethod
     def _demonstrative(tokens: list[Token]) -> bool:
-        """A "this"/"that" pointing back ("Who paid for that?", "that agreement"), not "... true that India ..."."""
+        """A "this"/"that" pointing back ("Who paid for that?", "that agreement"), not "... true that Norway ..."."""
         for i, token in enumerate(tokens):
             if token.lower not in DEMONSTRATIVES:
                 continue
