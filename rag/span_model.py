@@ -134,6 +134,8 @@ class SpanModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle reader threads must not spin: they would take the cores the question's encoder needs next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
                                        providers=["CPUExecutionProvider"])
         inputs = {i.name for i in session.get_inputs()}
