@@ -2,8 +2,8 @@
 
 A gold line is {"id", "question", "answers", "doc_ids"?, "kind"?, "split"?}. No answers means unanswerable.
 No doc_ids means a retrieved passage is relevant when it contains one of the answers. "split" is "dev" (what
-tuning and calibration may look at) or "test" (frozen: reported only); a line without one belongs to neither
-and is read only when every split is asked for.
+tuning and calibration may look at) or "test" (frozen: reported only); in a file that marks splits, a line
+without one belongs to neither and is read only when every split is asked for.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Plan:
 
 
 def read_gold(path: Path, limit: int | None = None, split: str = "all") -> list[GoldQuestion]:
-    """The questions of one split ("all": every line)."""
+    """The first `limit` questions of one split ("all": every line). A file that marks no split at all is read
+    whole whatever the split asked (a user's own gold file); the questions then say split None."""
     path = Path(path)
     if not path.is_file():
         raise EvaluationError(f"gold file not found: {path}")
@@ -81,11 +82,12 @@ def read_gold(path: Path, limit: int | None = None, split: str = "all") -> list[
             if question.id in seen:
                 raise EvaluationError(f"{path}:{number}: duplicate id {question.id!r}")
             seen.add(question.id)
-            if split != "all" and question.split != split:
-                continue
             questions.append(question)
-            if limit is not None and len(questions) >= limit:
+            if split == "all" and limit is not None and len(questions) >= limit:
                 break
+    if split != "all" and any(q.split for q in questions):
+        questions = [q for q in questions if q.split == split]
+    questions = questions[:limit]
     if not questions:
         raise EvaluationError(f"no questions in {path}" + (f" with split {split!r} (use --split all)"
                                                            if split != "all" else ""))

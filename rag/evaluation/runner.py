@@ -152,14 +152,16 @@ def run_questions_benchmark(benchmark: str, source: str, client, questions: list
     return payload
 
 
+def report_dir(args: argparse.Namespace, benchmark: str) -> Path:
+    """--out, or the benchmark's default report directory."""
+    squad = "reports/squad-given" if args.given_paragraph else "reports/squad"
+    return Path(args.out or {"gold": "reports/eval", "squad": squad, "beir": "reports/beir"}[benchmark])
+
+
 def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> dict[str, Any]:
-    questions = g.read_gold(Path(args.gold), split="all")
-    split = args.split
-    if split != "all" and not any(q.split for q in questions):
-        split = "all"  # a gold file of one's own without splits: every question, reported as not held out
-    questions = [q for q in questions if split == "all" or q.split == split][:args.limit]
-    if not questions:
-        raise EvaluationError(f"no questions with split {split!r} in {args.gold} (use --split all)")
+    questions = g.read_gold(Path(args.gold), args.limit, args.split)
+    # A gold file of one's own without splits is read whole (read_gold), and reported as not held out.
+    split = args.split if any(q.split for q in questions) else "all"
     plan = g.Plan(cutoffs=_cutoffs(GOLD_RANK_KS, args.top_k, keep_above_top_k=False),
                   search_passages=settings.max_top_k, extra={"ask_top_k": "server default"})
     client = HttpClient(args.url, settings) if args.url else InProcessClient(make_pipeline(settings))
@@ -167,7 +169,7 @@ def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
         notes = [f"Split: {split}" + (" (held out: never used for tuning or calibration)." if split == "test"
                                      else " (not held out: tuning and calibration may have used these questions).")]
         return run_questions_benchmark("gold", str(args.gold), client, questions, plan,
-                                       Path(args.out or "reports/eval"), thresholds, notes + GOLD_NOTES, args.progress,
+                                       report_dir(args, "gold"), thresholds, notes + GOLD_NOTES, args.progress,
                                        extra={"split": split})
     finally:
         client.close()
@@ -205,9 +207,8 @@ def run_squad(args: argparse.Namespace, settings: Settings, thresholds: dict) ->
              ("Answers come from the service's own extractive pipeline (QAPipeline.ask); EM/F1 use SQuAD's official "
               "normalization and are over all questions asked (an abstention scores 0). Multiply by 100 for "
               "SQuAD's usual scale.")] + GOLD_NOTES[2:3] + GOLD_NOTES[4:]
-    out = Path(args.out or ("reports/squad-given" if args.given_paragraph else "reports/squad"))
     return run_questions_benchmark("squad", str(args.squad), InProcessClient(pipeline), data.questions, plan,
-                                   out, thresholds, notes, args.progress,
+                                   report_dir(args, "squad"), thresholds, notes, args.progress,
                                    extra={"build": build})
 
 
@@ -271,7 +272,7 @@ def run_beir(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
                    "settings": settings.model_dump(mode="json")}
     payload = _payload("beir", str(root), client_info, plan, started_at, seconds, beir_aggregate(records, cutoffs),
                        recall_curve=curve, notes=notes, build=build)
-    out = Path(args.out or "reports/beir")
+    out = report_dir(args, "beir")
     out.mkdir(parents=True, exist_ok=True)
     report.plot_recall_curve(out / "recall_at_k.png", curve, f"Document Recall@k ({root.name})")
     report.plot_latency(out / "latency.png", [r["search_ms"] for r in records], "search latency (in-process)")
@@ -285,7 +286,8 @@ def run_beir(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
 
 SUMMARY_KEYS = ["recall@1", "recall@5", "recall@10", "recall@20", "recall@100", "mrr@10", "ndcg@10", "exact_match",
                 "f1", "answer_contains_gold", "citation_accuracy", "citation_exactness", "abstention_precision",
-                "abstention_recall", "abstention_accuracy", "confidently_wrong", "latency_p50_ms", "latency_p95_ms", "search_p50_ms"]
+                "abstention_recall", "abstention_accuracy", "confidently_wrong", "latency_p50_ms", "latency_p95_ms",
+                "search_p50_ms"]
 
 
 def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
@@ -307,8 +309,7 @@ def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
     else:
         payload = run_beir(args, settings, thresholds)
     overall = payload["overall"]
-    squad_out = "reports/squad-given" if args.given_paragraph else "reports/squad"
-    out = Path(args.out or {"gold": "reports/eval", "squad": squad_out, "beir": "reports/beir"}[payload["benchmark"]])
+    out = report_dir(args, payload["benchmark"])
     shown = ", ".join(f"{k} {report._fmt(overall[k])}" for k in SUMMARY_KEYS if overall.get(k) is not None)
     print(f"{payload['benchmark']}: {overall.get('questions', overall.get('queries'))} questions in "
           f"{payload['seconds']:.1f} s — {shown}")
