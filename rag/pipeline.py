@@ -16,8 +16,8 @@ from rag.store import BuildReport, Index, IndexBuilder, load_index
 class QAPipeline:
     def __init__(self, settings: Settings, encoder: Encoder | None = None, index: Index | None = None):
         self.settings = settings
-        self.encoder = encoder or Encoder(settings.model, settings.embed_batch_size)
-        self.index = index or load_index(settings.index_dir, self.encoder.name)
+        self.encoder = encoder or Encoder.from_settings(settings)
+        self.index = index or load_index(settings.index_dir, self.encoder.name, self.encoder.backend)
         self.retriever = HybridRetriever(self.index, settings.dense_weight, settings.candidates_per_side)
         reader = SpanModel(settings.reader_model or PACKAGED_MODEL_DIR, settings.reader_threads)
         self.extractor = AnswerExtractor(self.index, reader, min_confidence=settings.min_confidence,
@@ -27,10 +27,10 @@ class QAPipeline:
     def build(cls, settings: Settings, corpus_dir: Path | None = None, index_dir: Path | None = None,
               encoder: Encoder | None = None, progress: bool = False) -> tuple[QAPipeline, BuildReport]:
         """Build (or refresh) the index, then load a pipeline over it."""
-        encoder = encoder or Encoder(settings.model, settings.embed_batch_size)
+        encoder = encoder or Encoder.from_settings(settings)
         index_dir = Path(index_dir or settings.index_dir)
         report = IndexBuilder(settings, encoder).run(Path(corpus_dir or settings.corpus_dir), index_dir, progress)
-        return cls(settings, encoder, load_index(index_dir, encoder.name)), report
+        return cls(settings, encoder, load_index(index_dir, encoder.name, encoder.backend)), report
 
     def search(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
         return self.retriever.run(self.encoder.encode_query(query), query, top_k, filters)

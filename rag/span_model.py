@@ -129,15 +129,9 @@ class SpanModel:
                                     f"offline: {exc}") from exc
 
     def _onnx(self, threads: int):
-        import onnxruntime as ort
+        from rag.onnx_runtime import inference_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle reader threads must not spin: they would take the cores the question's encoder needs next.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
-                                       providers=["CPUExecutionProvider"])
+        session = inference_session(self.model_dir / "model.onnx", threads)
         inputs = {i.name for i in session.get_inputs()}
 
         def run(feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

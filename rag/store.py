@@ -34,7 +34,7 @@ from rag.settings import Settings
 FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
 # Manifest entries that decide what vectors a document gets.
-REUSE_KEYS = ("format_version", "model", "chunking", "sentence_vectors")
+REUSE_KEYS = ("format_version", "model", "encoder_backend", "chunking", "sentence_vectors")
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -152,7 +152,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     return None if generation is None else json.loads((generation / "manifest.json").read_text())
 
 
-def check_compatible(manifest: dict[str, Any], model_name: str) -> None:
+def check_compatible(manifest: dict[str, Any], model_name: str, backend: str | None = None) -> None:
     how = "rebuild it with `rag index` (or `make run`, which rebuilds a stale index)"
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(
@@ -160,16 +160,19 @@ def check_compatible(manifest: dict[str, Any], model_name: str) -> None:
         )
     if manifest.get("model") != model_name:
         raise IndexMismatch(f"index was built with model {manifest.get('model')!r}, configured model is {model_name!r}; {how}")
+    if backend is not None and manifest.get("encoder_backend") != backend:
+        raise IndexMismatch(f"index vectors were made by encoder backend {manifest.get('encoder_backend')!r}, "
+                            f"configured backend is {backend!r} (RAG_ENCODER_BACKEND); {how}")
 
 
-def load_index(index_dir: Path, model_name: str | None = None) -> Index:
+def load_index(index_dir: Path, model_name: str | None = None, backend: str | None = None) -> Index:
     index_dir = Path(index_dir)
     generation = _live_generation(index_dir)
     if generation is None:
         raise IndexNotFound(f"no index in {index_dir}; build it with `rag index`")
     manifest = json.loads((generation / "manifest.json").read_text())
     if model_name is not None:
-        check_compatible(manifest, model_name)
+        check_compatible(manifest, model_name, backend)
     documents = []
     with open(generation / "documents.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -210,13 +213,14 @@ class IndexBuilder:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = Encoder(self.settings.model, self.settings.embed_batch_size)
+            self._encoder = Encoder.from_settings(self.settings)
         return self._encoder
 
     def _parameters(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "model": self._encoder.name if self._encoder else resolve_model(self.settings.model)[0],
+            "encoder_backend": self._encoder.backend if self._encoder else self.settings.encoder_backend,
             "chunking": {"chunk_words": self.settings.chunk_words, "overlap_words": self.settings.chunk_overlap_words},
             "sentence_vectors": self.settings.embed_sentences,
             "ann_threshold": self.settings.ann_threshold,

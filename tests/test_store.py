@@ -43,9 +43,13 @@ def test_rebuild_reembeds_only_changed_documents(corpus_copy, tmp_path, encoder)
     assert (third.status, third.documents, third.embedded_documents, third.reused_documents) == ("built", 6, 2, 4)
 
     index = load_index(settings.index_dir, "all-MiniLM-L6-v2")
-    fresh = encoder.encode([index.documents[0].title + "\n" + index.documents[0].text[
-        index.chunks[0].start:index.chunks[0].end]])
-    assert np.allclose(index.chunk_vectors[0], fresh[0], atol=1e-5), "reused vectors stay aligned with their chunks"
+    first_doc = index.documents[0]
+    fresh = encoder.encode([first_doc.title + "\n" + first_doc.text[c.start:c.end]
+                            for c in index.chunks if c.doc_id == first_doc.doc_id])
+    # int8 activations are scaled per batch, so a vector re-embedded in another batch is close, not identical.
+    similarity = index.chunk_vectors[:len(fresh)] @ fresh.T
+    assert np.all(np.diag(similarity) > 0.98), "reused vectors stay aligned with their chunks"
+    assert np.all(np.argmax(similarity, axis=1) == np.arange(len(fresh)))
     assert "Sabarmati" in index.document("bullet-train").text
 
 

@@ -30,7 +30,7 @@ KIND_BAR_KEYS = ["recall@5", "ndcg@10", "answer_contains_gold", "f1", "citation_
 def make_encoder(settings: Settings):
     from rag.embedding import Encoder
 
-    return Encoder(settings.model, settings.embed_batch_size)
+    return Encoder.from_settings(settings)
 
 
 def make_pipeline(settings: Settings):
@@ -183,7 +183,7 @@ def _build_benchmark_index(documents, index_dir: Path, settings: Settings, encod
     build = IndexBuilder(settings, encoder).build(documents, index_dir, progress=progress)
     print(f"benchmark index {build.status}: {build.documents} documents, {build.chunks} chunks in {index_dir} "
           f"({build.seconds:.1f} s)", file=sys.stderr)
-    pipeline = QAPipeline(settings, encoder, load_index(index_dir, encoder.name))
+    pipeline = QAPipeline(settings, encoder, load_index(index_dir, encoder.name, encoder.backend))
     return pipeline, {"status": build.status, "seconds": round(build.seconds, 2), "documents": build.documents,
                       "chunks": build.chunks, "index_dir": str(index_dir)}
 

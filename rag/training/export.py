@@ -11,8 +11,9 @@ from pathlib import Path
 
 def export(model_dir: Path, out: Path, args: argparse.Namespace) -> Path:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from rag.onnx_runtime import quantize_int8
 
     model = AutoModelForQuestionAnswering.from_pretrained(model_dir, local_files_only=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
@@ -26,7 +27,7 @@ def export(model_dir: Path, out: Path, args: argparse.Namespace) -> Path:
             output_names=["start_logits", "end_logits"], opset_version=17, dynamo=False,
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "start_logits", "end_logits"]},
         )
-        quantize_dynamic(str(fp32), str(out / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8)
+        quantize_int8(fp32, out / "model.onnx")
     tokenizer.save_pretrained(out)
     work = Path(args.work)
     run = json.loads((work / "run.json").read_text()) if (work / "run.json").exists() else {}
