@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install index run test bench eval lint reader calibrate
+.PHONY: install index run test bench bench-peers eval lint reader calibrate
 
 SQUAD ?= ../shared/data/squad-v1.1-dev/dev-v1.1.json
 
@@ -28,8 +28,14 @@ run: index
 test: $(STAMP)
 	$(BIN)/pytest
 
+# /ask over HTTP against a bare sentence-transformers encode of the same questions (reports/bench/bench.json).
 bench: index
 	$(BIN)/python bench/bench_api.py
+
+# Retrieval side by side with txtai, Haystack, bm25s and dense FAISS, one after another (about 45 min; the peers'
+# environments go to $$TMPDIR/peers, outside the repo): reports/bench/peers/table.md.
+bench-peers: $(STAMP)
+	bash bench/peers.sh
 
 # Held-out figures: the gold test split (never tuned on).
 eval: index

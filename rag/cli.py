@@ -18,6 +18,9 @@ def _index(args: argparse.Namespace) -> int:
     report = IndexBuilder(settings).run(corpus, index_dir, progress=not args.quiet, force=args.force)
     print(f"{report.status}: {report.documents} documents, {report.chunks} chunks in {index_dir} "
           f"({report.embedded_documents} embedded, {report.reused_documents} reused, {report.seconds:.1f} s)")
+    if report.stages and not args.quiet:
+        stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stages.items())
+        print(f"{report.embedded_texts} texts embedded ({settings.encoder_backend}); {stages}")
     return 0
 
 

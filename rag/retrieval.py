@@ -58,34 +58,35 @@ class HybridRetriever:
             allowed_docs.append(i)
         return np.flatnonzero(np.isin(self._chunk_doc, allowed_docs))
 
-    def run(self, query_vector: np.ndarray, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
-        allowed = self.allowed_chunks(filters or Filters())
-        total = len(self.index.chunks) if allowed is None else len(allowed)
-        if total == 0:
-            return []
-        k = min(total, max(self.candidates_per_side, top_k))
-
+    def dense_candidates(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+        """The k chunks nearest the question (FAISS), among the allowed ones."""
         params = None
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
-        _, dense_ids = self.index.dense.search(query_vector.reshape(1, -1), k, params=params)
-        candidates = {int(i) for i in dense_ids[0] if i >= 0}
+        _, ids = self.index.dense.search(query_vector.reshape(1, -1), k, params=params)
+        return ids[0][ids[0] >= 0]
 
+    def lexical_scores(self, query: str, allowed: np.ndarray | None) -> np.ndarray:
+        """BM25 score of every chunk (bm25s sums only the postings of the question's terms); -1 where not
+        allowed."""
         tokens = [t for t in bm25_tokens([query])[0] if t in self.index.bm25.vocab_dict]
-        bm25_scores = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks), np.float32)
+        scores = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks), np.float32)
         if allowed is not None:
-            masked = np.full_like(bm25_scores, -1.0)
-            masked[allowed] = bm25_scores[allowed]
-            bm25_scores = masked
-        lexical_top = np.argpartition(-bm25_scores, k - 1)[:k] if k < len(bm25_scores) else np.arange(len(bm25_scores))
-        candidates.update(int(i) for i in lexical_top if bm25_scores[i] > 0)
+            masked = np.full_like(scores, -1.0)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        return scores
 
-        ids = np.fromiter(candidates, dtype=np.int64)
+    def fuse(self, query_vector: np.ndarray, dense_ids: np.ndarray, bm25_scores: np.ndarray, k: int,
+             top_k: int) -> list[Passage]:
+        """Both sides' candidates (the k best of each), scored on both sides and fused, best first."""
+        lexical_top = np.argpartition(-bm25_scores, k - 1)[:k] if k < len(bm25_scores) else np.arange(len(bm25_scores))
+        ids = np.union1d(dense_ids, lexical_top[bm25_scores[lexical_top] > 0])
         dense = self.index.chunk_vectors[ids] @ query_vector
         lexical = np.clip(bm25_scores[ids], 0, None)
         top_lexical = lexical.max()
         fused = self.dense_weight * dense + (1 - self.dense_weight) * (lexical / top_lexical if top_lexical > 0 else 0)
-        order = np.argsort(-fused)[:top_k]
+        order = np.argsort(-fused, kind="stable")[:top_k]
         passages = []
         for j in order:
             chunk = self.index.chunks[ids[j]]
@@ -95,4 +96,11 @@ class HybridRetriever:
                                     lexical_score=float(lexical[j])))
         return passages
 
-
+    def run(self, query_vector: np.ndarray, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        allowed = self.allowed_chunks(filters or Filters())
+        total = len(self.index.chunks) if allowed is None else len(allowed)
+        if total == 0:
+            return []
+        k = min(total, max(self.candidates_per_side, top_k))
+        dense_ids = self.dense_candidates(query_vector, k, allowed)
+        return self.fuse(query_vector, dense_ids, self.lexical_scores(query, allowed), k, top_k)

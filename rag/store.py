@@ -125,6 +125,9 @@ class BuildReport:
     reused_documents: int
     seconds: float
     path: Path
+    # Seconds per build stage (load, split, embed, write) and how many texts were embedded.
+    stages: dict[str, float] = field(default_factory=dict)
+    embedded_texts: int = 0
 
 
 def _dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
@@ -194,8 +197,10 @@ def load_index(index_dir: Path, model_name: str | None = None, backend: str | No
         documents=documents,
         sentences=sentences,
         chunks=chunks,
-        chunk_vectors=np.load(generation / "chunk_vectors.npy"),
-        sentence_vectors=np.load(sentence_path) if sentence_path.exists() else None,
+        # Memory-mapped: FAISS holds its own copy of the chunk vectors, and only the few rows a question's
+        # candidates need are read from these (a file replaced by a rebuild stays readable while mapped).
+        chunk_vectors=np.load(generation / "chunk_vectors.npy", mmap_mode="r"),
+        sentence_vectors=np.load(sentence_path, mmap_mode="r") if sentence_path.exists() else None,
         dense=faiss.read_index(str(generation / "dense.faiss")),
         bm25=bm25s.BM25.load(str(generation / "bm25"), show_progress=False),
     )
@@ -241,7 +246,9 @@ class IndexBuilder:
         documents = load_corpus(corpus_dir)
         if not documents:
             raise ValueError(f"no documents with text in {corpus_dir} (supported: .txt .md .html .pdf .docx)")
+        loaded = time.perf_counter()
         report = self.build(documents, index_dir, fingerprint, progress, force=True)
+        report.stages = {"load": round(loaded - started, 3), **report.stages}
         report.seconds = time.perf_counter() - started
         return report
 
@@ -280,20 +287,24 @@ class IndexBuilder:
             chunks.extend(doc_chunks)
             hashes.append(digest)
 
-        # Only changed documents are embedded, in one call per kind so batches stay full; when none changed, the
-        # model does not load.
+        # Only changed documents are embedded, chunks and sentences in one call so the encoder batches texts of
+        # similar length across both; when none changed, the model does not load.
         changed = [i for i, hit in enumerate(cached) if hit is None]
         changed_ids = {documents[i].doc_id for i in changed}
         titles = {d.doc_id: d.title for d in documents}
         texts = {d.doc_id: d.text for d in documents}
         new_chunks = [c for c in chunks if c.doc_id in changed_ids]
         new_sentences = [s for s in sentences if s.doc_id in changed_ids] if self.settings.embed_sentences else []
-        chunk_vectors = iter(self.encoder.encode(
-            [embedding_text(titles[c.doc_id], texts[c.doc_id][c.start:c.end]) for c in new_chunks], progress=progress)
-            if changed else [])
-        sentence_vectors = iter(self.encoder.encode(
-            [texts[s.doc_id][s.start:s.end] for s in new_sentences], progress=progress) if new_sentences else [])
+        to_embed = [embedding_text(titles[c.doc_id], texts[c.doc_id][c.start:c.end]) for c in new_chunks] + \
+            [texts[s.doc_id][s.start:s.end] for s in new_sentences]
+        split = time.perf_counter()
+        encoder = self.encoder if to_embed else None
+        loaded = time.perf_counter()
+        vectors = encoder.encode(to_embed, progress=progress) if encoder else None
         dimension = self.encoder.dimension if changed else previous["dimension"]
+        chunk_vectors = iter(vectors[:len(new_chunks)] if vectors is not None else [])
+        sentence_vectors = iter(vectors[len(new_chunks):] if vectors is not None else [])
+        embedded = time.perf_counter()
         chunk_counts = Counter(c.doc_id for c in new_chunks)
         sentence_counts = Counter(s.doc_id for s in new_sentences)
         chunk_parts, sentence_parts = [], []
@@ -321,8 +332,11 @@ class IndexBuilder:
                     np.concatenate(chunk_parts).reshape(-1, dimension),
                     np.concatenate(sentence_parts).reshape(-1, dimension)
                     if self.settings.embed_sentences else None)
+        done = time.perf_counter()
+        stages = {"chunk": split - started, "model_load": loaded - split, "embed": embedded - loaded,
+                  "write": done - embedded}
         return BuildReport("built", len(documents), len(chunks), len(changed), len(documents) - len(changed),
-                           time.perf_counter() - started, index_dir)
+                           done - started, index_dir, {k: round(v, 3) for k, v in stages.items()}, len(to_embed))
 
     def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
         """Vectors of the live index by document hash, when made the same way (the search index type, for one,
