@@ -22,8 +22,10 @@ import time
 from pathlib import Path
 
 import httpx
+from reference import bare_torch_encode_ms
 
 from rag.evaluation.metrics import percentile
+from rag.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +72,7 @@ def time_ask(rounds: int) -> dict:
                              "ask_mean_ms": round(statistics.fmean(client_ms), 2),
                              "server_took_p50_ms": round(statistics.median(server_ms), 2)})
                 print(json.dumps(rows[-1]), flush=True)
-            reference = bare_encode_ms(questions)
+            reference = bare_torch_encode_ms(questions, get_settings().model)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -78,23 +80,6 @@ def time_ask(rounds: int) -> dict:
     return {"new_questions": first, "repeated_questions": rows[1:],
             "bare_torch_encode_p50_ms": round(statistics.median(reference), 2),
             "ask_over_bare_encode": round(first["ask_p50_ms"] / statistics.median(reference), 2)}
-
-
-def bare_encode_ms(questions: list[str]) -> list[float]:
-    from sentence_transformers import SentenceTransformer
-
-    from rag.embedding import resolve_model
-    from rag.settings import get_settings
-
-    model = SentenceTransformer(resolve_model(get_settings().model)[1], device="cpu")
-    for question in questions[:20]:
-        model.encode([question])
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        model.encode([question], normalize_embeddings=True)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
 
 
 def main() -> None:

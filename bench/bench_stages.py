@@ -17,8 +17,10 @@ import json
 import time
 from pathlib import Path
 
+from reference import bare_torch_encode_ms
+
 from rag.api.schemas import answer_out
-from rag.embedding import Encoder, resolve_model
+from rag.embedding import Encoder
 from rag.evaluation.gold import read_gold
 from rag.evaluation.metrics import percentile
 from rag.pipeline import QAPipeline
@@ -34,7 +36,7 @@ def stage_times(pipeline: QAPipeline, question: str) -> dict[str, float]:
     retriever, extractor = pipeline.retriever, pipeline.extractor
     reader = extractor.reader
     top_k = pipeline.settings.default_top_k
-    k = min(len(pipeline.index.chunks), max(retriever.candidates_per_side, top_k))
+    k = retriever.depth(len(pipeline.index.chunks), top_k)
     clock = [time.perf_counter()]
 
     def lap() -> float:
@@ -94,18 +96,9 @@ def main() -> int:
     args = parser.parse_args()
     questions = [q.question for q in read_gold(ROOT / "eval/gold.jsonl")]
     settings = get_settings()
-    from sentence_transformers import SentenceTransformer
-
-    bare = SentenceTransformer(resolve_model(settings.model)[1], device="cpu")
-    for q in questions[:20]:
-        bare.encode([q])
-    reference = []
-    for q in questions:
-        started = time.perf_counter()
-        bare.encode([q], normalize_embeddings=True)
-        reference.append(time.perf_counter() - started)
+    reference = bare_torch_encode_ms(questions, settings.model)
     results: dict = {"questions": len(questions), "rounds": args.rounds, "encoder": settings.encoder_backend,
-                     "bare_torch_encode_p50_ms": round(1000 * percentile(reference, 50), 2)}
+                     "bare_torch_encode_p50_ms": round(percentile(reference, 50), 2)}
     pipeline = QAPipeline(settings)
     for threads in args.threads:
         pipeline.encoder = Encoder.from_settings(settings.model_copy(update={"encoder_threads": threads}))

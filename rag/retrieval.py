@@ -58,6 +58,10 @@ class HybridRetriever:
             allowed_docs.append(i)
         return np.flatnonzero(np.isin(self._chunk_doc, allowed_docs))
 
+    def depth(self, allowed: int, top_k: int) -> int:
+        """How many candidates each side contributes."""
+        return min(allowed, max(self.candidates_per_side, top_k))
+
     def dense_candidates(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
         """The k chunks nearest the question (FAISS), among the allowed ones."""
         params = None
@@ -101,6 +105,6 @@ class HybridRetriever:
         total = len(self.index.chunks) if allowed is None else len(allowed)
         if total == 0:
             return []
-        k = min(total, max(self.candidates_per_side, top_k))
+        k = self.depth(total, top_k)
         dense_ids = self.dense_candidates(query_vector, k, allowed)
         return self.fuse(query_vector, dense_ids, self.lexical_scores(query, allowed), k, top_k)

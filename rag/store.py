@@ -125,7 +125,7 @@ class BuildReport:
     reused_documents: int
     seconds: float
     path: Path
-    # Seconds per build stage (load, split, embed, write) and how many texts were embedded.
+    # Seconds per build stage (load, chunk, model_load, embed, write) and how many texts were embedded.
     stages: dict[str, float] = field(default_factory=dict)
     embedded_texts: int = 0
 
