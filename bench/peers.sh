@@ -18,6 +18,7 @@ SYSTEMS="${PEERS_SYSTEMS:-bm25s dense-faiss txtai-hybrid haystack-hybrid kizuna-
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kizuna-peers.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 cp -r "$PEERS_DIR"/*.py "$WORK/"
+cp "$ROOT/bench/peers_kizuna.py" "$WORK/"
 [ -x "$V/venv-haystack/bin/python" ] || PEERS_VENV_DIR="$V" bash "$PEERS_DIR/setup_venvs.sh" >&2
 mkdir -p "$OUT"
 run() {  # run NAME PYTHON SCRIPT ARGS...
@@ -31,7 +32,7 @@ run bm25s           "$V/venv-base/bin/python"     run_bm25s.py
 run dense-faiss     "$V/venv-base/bin/python"     run_dense_faiss.py
 run txtai-hybrid    "$V/venv-txtai/bin/python"    run_txtai.py
 run haystack-hybrid "$V/venv-haystack/bin/python" run_haystack.py
-RAG_ENCODER_BACKEND=onnx-int8 run kizuna-onnx-int8 "$ROOT/.venv/bin/python" run_kizuna.py
-RAG_ENCODER_BACKEND=torch     run kizuna-torch     "$ROOT/.venv/bin/python" run_kizuna.py
+RAG_ENCODER_BACKEND=onnx-int8 run kizuna-onnx-int8 "$ROOT/.venv/bin/python" peers_kizuna.py
+RAG_ENCODER_BACKEND=torch     run kizuna-torch     "$ROOT/.venv/bin/python" peers_kizuna.py
 "$ROOT/.venv/bin/python" "$ROOT/bench/peers_table.py" "$OUT" > "$OUT/table.md"
 cat "$OUT/table.md"
