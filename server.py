@@ -1,10 +1,9 @@
-"""Serve the Kizuna API and chat page: python server.py (host and port from RAG_HOST / RAG_PORT)."""
+"""Serve the Kizuna API and chat page: python server.py (host and port from RAG_HOST / RAG_PORT); the same as
+`rag serve`, with its one-line errors and exit code 2 when the index is missing or damaged."""
 
-import uvicorn
+import sys
 
-from rag.api import create_app
-from rag.settings import get_settings
+from rag.cli import main
 
 if __name__ == "__main__":
-    settings = get_settings()
-    uvicorn.run(create_app(settings=settings), host=settings.host, port=settings.port)
+    sys.exit(main(["serve"]))

@@ -16,6 +16,8 @@ def _index(args: argparse.Namespace) -> int:
     settings = get_settings()
     corpus, index_dir = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
     report = IndexBuilder(settings).run(corpus, index_dir, progress=not args.quiet, force=args.force)
+    for name, why in report.skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
     print(f"{report.status}: {report.documents} documents, {report.chunks} chunks in {index_dir} "
           f"({report.embedded_documents} embedded, {report.reused_documents} reused, {report.seconds:.1f} s)")
     if report.stages and not args.quiet:
@@ -49,9 +51,13 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rag.api import create_app
+    from rag.pipeline import QAPipeline
 
     settings = get_settings()
-    uvicorn.run(create_app(settings=settings), host=args.host or settings.host, port=args.port or settings.port)
+    # Loaded before the server starts, so a missing or damaged index is one line and exit code 2 (main), not a
+    # traceback from inside the server's start-up.
+    pipeline = QAPipeline(settings)
+    uvicorn.run(create_app(pipeline), host=args.host or settings.host, port=args.port or settings.port)
     return 0
 
 
@@ -111,12 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rag.embedding import ModelNotAvailable
+    from rag.generations import IndexDamaged, IndexLocked, IndexNotFound
     from rag.loaders import LoadError
-    from rag.store import IndexMismatch, IndexNotFound
+    from rag.store import IndexMismatch
 
     try:
         return args.run(args)
-    except (IndexNotFound, IndexMismatch, ModelNotAvailable, LoadError, ValueError) as exc:
+    except (IndexNotFound, IndexDamaged, IndexLocked, IndexMismatch, ModelNotAvailable, LoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,6 +1,7 @@
 """Load documents of any supported format into Document objects with normalized, stored text.
 
-The text stored here is the one every offset points into, so all cleaning happens here, once.
+The text stored here is the one every offset points into, so all cleaning happens here, once. Every file is
+checked before it is parsed (rag.file_checks); a corpus load skips a bad file with its reason instead of failing.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from rag.documents import Document
+from rag.file_checks import LoadError, LoadLimits, check_file, read_text_file
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -34,13 +36,19 @@ table thead tbody tfoot tr figure details summary address
 )
 
 
-class LoadError(ValueError):
-    """A file that cannot be read as a document."""
+# C0 controls but tab and newline, and DEL: stray bytes that text extraction lets through.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class LoadedCorpus(NamedTuple):
+    documents: list[Document]
+    skipped: list[tuple[str, str]]  # (path relative to the corpus, why it was skipped)
 
 
 def normalize_text(raw: str) -> str:
     """Unicode NFC, one space between words, paragraphs on their own lines, boilerplate lines dropped."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = CONTROL_CHARACTERS.sub(" ", text)
     lines = []
     for line in text.split("\n"):
         line = re.sub(r"[ \t\u00a0\u2000-\u200b\u3000]+", " ", line).strip()
@@ -71,14 +79,14 @@ def _plain_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_txt(path: Path) -> tuple[str, dict[str, Any]]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def _read_txt(path: Path, limits: LoadLimits) -> tuple[str, dict[str, Any]]:
+    text = read_text_file(path, limits)
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return text, {"title": first_line[:200]} if first_line else {}
 
 
-def _read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
-    text = path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff")
+def _read_markdown(path: Path, limits: LoadLimits) -> tuple[str, dict[str, Any]]:
+    text = read_text_file(path, limits).lstrip("\ufeff")
     meta: dict[str, Any] = {}
     match = FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if match:
@@ -102,10 +110,10 @@ def _read_markdown(path: Path) -> tuple[str, dict[str, Any]]:
     return text, meta
 
 
-def _read_html(path: Path) -> tuple[str, dict[str, Any]]:
+def _read_html(path: Path, limits: LoadLimits) -> tuple[str, dict[str, Any]]:
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(path.read_text(encoding="utf-8", errors="replace"))
+    tree = LexborHTMLParser(read_text_file(path, limits))
     meta: dict[str, Any] = {}
     title = tree.css_first("title")
     if title and title.text(strip=True):
@@ -145,12 +153,17 @@ def _html_blocks(node) -> Iterator[str]:
             yield from _html_blocks(child)
 
 
-def _read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
+def _read_pdf(path: Path, limits: LoadLimits) -> tuple[str, dict[str, Any]]:
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(str(path))
+        if len(reader.pages) > limits.max_pdf_pages:
+            raise LoadError(f"{path.name}: {len(reader.pages):,} pages, over the limit of {limits.max_pdf_pages:,} "
+                            "(RAG_MAX_PDF_PAGES)")
         pages = [page.extract_text() or "" for page in reader.pages]
+    except LoadError:
+        raise
     except Exception as exc:  # pypdf raises many types on damaged files
         raise LoadError(f"{path.name}: unreadable PDF: {exc}") from exc
     meta: dict[str, Any] = {}
@@ -186,7 +199,7 @@ def _rejoin_pdf_lines(text: str) -> str:
     return "\n\n".join(re.sub(r"(\w)- (\w)", r"\1-\2", p) for p in paragraphs)
 
 
-def _read_docx(path: Path) -> tuple[str, dict[str, Any]]:
+def _read_docx(path: Path, limits: LoadLimits) -> tuple[str, dict[str, Any]]:
     import docx
 
     try:
@@ -205,7 +218,7 @@ def _read_docx(path: Path) -> tuple[str, dict[str, Any]]:
     return "\n\n".join(paragraphs), meta
 
 
-READERS: dict[str, Callable[[Path], tuple[str, dict[str, Any]]]] = {
+READERS: dict[str, Callable[[Path, LoadLimits], tuple[str, dict[str, Any]]]] = {
     ".txt": _read_txt,
     ".md": _read_markdown,
     ".markdown": _read_markdown,
@@ -221,13 +234,16 @@ def doc_id_for(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
 
-def load_document(path: Path, root: Path | None = None) -> Document:
+def load_document(path: Path, root: Path | None = None, limits: LoadLimits = LoadLimits()) -> Document:
+    """One file as a Document; LoadError naming the file and the reason when it is not one (empty, too large,
+    not what its extension says, unparsable, no text in it)."""
     path = Path(path)
     root = Path(root) if root is not None else path.parent
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(f"{path.name}: unsupported format {path.suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
-    raw, meta = reader(path)
+    check_file(path, limits)
+    raw, meta = reader(path, limits)
     sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
     if sidecar.exists():
         try:
@@ -237,6 +253,11 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         meta.update(extra)
     meta = _plain_metadata(meta)
     text = normalize_text(raw)
+    if not text:
+        raise LoadError(f"{path.name}: no text in it")
+    if len(text) > limits.max_document_chars:
+        raise LoadError(f"{path.name}: too large ({len(text):,} characters; the limit is "
+                        f"{limits.max_document_chars:,}, RAG_MAX_DOCUMENT_CHARS)")
     doc_id = doc_id_for(path, root)
     title = str(meta.pop("title", "") or doc_id)
     meta["format"] = path.suffix.lower().lstrip(".")
@@ -256,16 +277,26 @@ def corpus_files(root: Path) -> list[Path]:
     )
 
 
-def load_corpus(root: Path) -> list[Document]:
-    """All documents under root. Duplicate doc_ids (same stem, two formats) are an error."""
+def load_corpus(root: Path, limits: LoadLimits = LoadLimits()) -> LoadedCorpus:
+    """All documents under root, and the files skipped with their reasons: one bad file never stops the rest.
+    Of two files with one doc_id (same stem, two formats) the first in path order is kept."""
     root = Path(root)
     if not root.is_dir():
         raise LoadError(f"corpus directory not found: {root}")
     documents: dict[str, Document] = {}
+    skipped: list[tuple[str, str]] = []
     for path in corpus_files(root):
-        document = load_document(path, root)
+        name = path.relative_to(root).as_posix()
+        try:
+            document = load_document(path, root, limits)
+        except LoadError as exc:
+            skipped.append((name, str(exc).removeprefix(f"{path.name}: ")))
+            continue
+        except Exception as exc:  # parsers raise their own types on hostile input; one file must not stop a build
+            skipped.append((name, f"unreadable ({type(exc).__name__}: {exc})"))
+            continue
         if document.doc_id in documents:
-            raise LoadError(f"two files map to doc_id {document.doc_id!r}; rename one of them")
-        if document.text:
-            documents[document.doc_id] = document
-    return list(documents.values())
+            skipped.append((name, f"doc_id {document.doc_id!r} is taken by another file; rename one of them"))
+            continue
+        documents[document.doc_id] = document
+    return LoadedCorpus(list(documents.values()), skipped)

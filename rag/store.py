@@ -1,7 +1,7 @@
 """The on-disk index: documents, sentences, chunks, vectors, FAISS and BM25, with a manifest.
 
-Layout: index/CURRENT names the live generation directory (index/gen-*). A build writes a new
-generation and then atomically replaces CURRENT, so a crash mid-build leaves the old index live.
+A build holds the index's write lock, writes a new generation and switches to it (rag.generations: checksums,
+fsync, atomic CURRENT, the previous generation kept), so a crash mid-build leaves the old index live.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 import uuid
@@ -27,19 +26,16 @@ import Stemmer
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Encoder, resolve_model
+from rag.file_checks import LoadLimits
+from rag.generations import IndexDamaged, IndexNotFound, clean, commit, live_generation, read_manifest, write_lock
 from rag.loaders import load_corpus
 from rag.settings import Settings
 
 # 3: no typed-span table (the trained reader needs none).
 FORMAT_VERSION = 3
-CURRENT_FILE = "CURRENT"
 # Manifest entries that decide what vectors a document gets.
 REUSE_KEYS = ("format_version", "model", "encoder_backend", "chunking", "sentence_vectors")
 _STEMMER = Stemmer.Stemmer("english")
-
-
-class IndexNotFound(FileNotFoundError):
-    pass
 
 
 class IndexMismatch(RuntimeError):
@@ -128,6 +124,8 @@ class BuildReport:
     # Seconds per build stage (load, chunk, model_load, embed, write) and how many texts were embedded.
     stages: dict[str, float] = field(default_factory=dict)
     embedded_texts: int = 0
+    # Files of the corpus left out, with the reason (path relative to the corpus, why).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
@@ -140,19 +138,6 @@ def _dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
         index = faiss.IndexFlatIP(dim)
     index.add(vectors)
     return index
-
-
-def _live_generation(index_dir: Path) -> Path | None:
-    pointer = index_dir / CURRENT_FILE
-    if not pointer.exists():
-        return None
-    generation = index_dir / pointer.read_text().strip()
-    return generation if (generation / "manifest.json").exists() else None
-
-
-def read_manifest(index_dir: Path) -> dict[str, Any] | None:
-    generation = _live_generation(Path(index_dir))
-    return None if generation is None else json.loads((generation / "manifest.json").read_text())
 
 
 def check_compatible(manifest: dict[str, Any], model_name: str, backend: str | None = None) -> None:
@@ -170,12 +155,21 @@ def check_compatible(manifest: dict[str, Any], model_name: str, backend: str | N
 
 def load_index(index_dir: Path, model_name: str | None = None, backend: str | None = None) -> Index:
     index_dir = Path(index_dir)
-    generation = _live_generation(index_dir)
-    if generation is None:
+    found = live_generation(index_dir)
+    if found is None:
         raise IndexNotFound(f"no index in {index_dir}; build it with `rag index`")
-    manifest = json.loads((generation / "manifest.json").read_text())
+    generation, manifest = found
+    manifest = {**{k: v for k, v in manifest.items() if k != "files"}, "generation": generation.name}
     if model_name is not None:
         check_compatible(manifest, model_name, backend)
+    try:
+        return _read_generation(generation, manifest)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # intact checksums, yet a library refuses a file
+        raise IndexDamaged(f"{generation} cannot be read ({type(exc).__name__}: {exc}); "
+                           "rebuild it with `rag index --force`") from None
+
+
+def _read_generation(generation: Path, manifest: dict[str, Any]) -> Index:
     documents = []
     with open(generation / "documents.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -236,25 +230,32 @@ class IndexBuilder:
                 and all(previous.get(k) == v for k, v in self._parameters().items()))
 
     def run(self, corpus_dir: Path, index_dir: Path, progress: bool = False, force: bool = False) -> BuildReport:
+        """Build or refresh the index of a corpus folder, holding the index's write lock throughout (IndexLocked
+        when another build holds it past RAG_INDEX_LOCK_TIMEOUT_S). An unreadable or damaged live index is
+        rebuilt as if there were none."""
         started = time.perf_counter()
         corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-        fingerprint = corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else ""
-        previous = read_manifest(index_dir)
-        if not force and self._up_to_date(previous, fingerprint):
-            return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
-                               time.perf_counter() - started, index_dir)
-        documents = load_corpus(corpus_dir)
-        if not documents:
-            raise ValueError(f"no documents with text in {corpus_dir} (supported: .txt .md .html .pdf .docx)")
-        loaded = time.perf_counter()
-        report = self.build(documents, index_dir, fingerprint, progress, force=True)
+        with write_lock(index_dir, self.settings.index_lock_timeout_s):
+            clean(index_dir)
+            fingerprint = corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else ""
+            previous = read_manifest(index_dir)
+            if not force and self._up_to_date(previous, fingerprint):
+                return self._unchanged(previous, index_dir, started)
+            documents, skipped = load_corpus(corpus_dir, LoadLimits.from_settings(self.settings))
+            if not documents:
+                reasons = "".join(f"\n  skipped {name}: {why}" for name, why in skipped)
+                raise ValueError(f"no documents with text in {corpus_dir} (supported: .txt .md .html .pdf .docx)"
+                                 + reasons)
+            loaded = time.perf_counter()
+            report = self._build(documents, index_dir, fingerprint, progress, previous, skipped)
         report.stages = {"load": round(loaded - started, 3), **report.stages}
         report.seconds = time.perf_counter() - started
         return report
 
     def build(self, documents: list[Document], index_dir: Path, fingerprint: str | None = None,
               progress: bool = False, force: bool = False) -> BuildReport:
-        """Index in-memory documents (benchmarks build their corpora this way, with no files on disk).
+        """Index in-memory documents (benchmarks build their corpora this way, with no files on disk), under the
+        write lock like `run`.
 
         `fingerprint` identifies the collection; by default a hash of the documents themselves. Unless
         `force`, an index built from the same fingerprint and parameters is left as it is.
@@ -266,10 +267,22 @@ class IndexBuilder:
         if len({d.doc_id for d in documents}) != len(documents):
             raise ValueError("documents to index must have distinct doc_ids")
         fingerprint = documents_fingerprint(documents) if fingerprint is None else fingerprint
-        previous = read_manifest(index_dir)
-        if not force and self._up_to_date(previous, fingerprint):
-            return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
-                               time.perf_counter() - started, index_dir)
+        with write_lock(index_dir, self.settings.index_lock_timeout_s):
+            clean(index_dir)
+            previous = read_manifest(index_dir)
+            if not force and self._up_to_date(previous, fingerprint):
+                return self._unchanged(previous, index_dir, started)
+            return self._build(documents, index_dir, fingerprint, progress, previous)
+
+    @staticmethod
+    def _unchanged(previous: dict, index_dir: Path, started: float) -> BuildReport:
+        return BuildReport("up to date", previous["documents"], previous["chunks"], 0, previous["documents"],
+                           time.perf_counter() - started, index_dir,
+                           skipped=[(s["path"], s["reason"]) for s in previous.get("skipped", [])])
+
+    def _build(self, documents: list[Document], index_dir: Path, fingerprint: str, progress: bool,
+               previous: dict | None, skipped: list[tuple[str, str]] = ()) -> BuildReport:
+        started = time.perf_counter()
         parameters = self._parameters()
         reusable = self._reusable(index_dir, previous, parameters)
 
@@ -327,6 +340,7 @@ class IndexBuilder:
             "dimension": dimension,
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "skipped": [{"path": name, "reason": why} for name, why in skipped],
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,
                     np.concatenate(chunk_parts).reshape(-1, dimension),
@@ -336,7 +350,8 @@ class IndexBuilder:
         stages = {"chunk": split - started, "model_load": loaded - split, "embed": embedded - loaded,
                   "write": done - embedded}
         return BuildReport("built", len(documents), len(chunks), len(changed), len(documents) - len(changed),
-                           done - started, index_dir, {k: round(v, 3) for k, v in stages.items()}, len(to_embed))
+                           done - started, index_dir, {k: round(v, 3) for k, v in stages.items()}, len(to_embed),
+                           list(skipped))
 
     def _reusable(self, index_dir: Path, previous: dict | None, parameters: dict) -> dict[str, CachedDocument]:
         """Vectors of the live index by document hash, when made the same way (the search index type, for one,
@@ -347,7 +362,7 @@ class IndexBuilder:
             old = load_index(index_dir)
         except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
             return {}
-        hashes = json.loads((_live_generation(index_dir) / "document_hashes.json").read_text())
+        hashes = json.loads((live_generation(index_dir)[0] / "document_hashes.json").read_text())
         chunk_doc = np.array([old.doc_index[c.doc_id] for c in old.chunks])
         sentence_doc = np.array([old.doc_index[s.doc_id] for s in old.sentences])
         return {
@@ -360,8 +375,8 @@ class IndexBuilder:
     def _write(self, index_dir: Path, manifest: dict, documents: list[Document], hashes: list[str],
                sentences: list[Span], chunks: list[Chunk], chunk_vectors: np.ndarray,
                sentence_vectors: np.ndarray | None) -> None:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        name = f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        # Names sort by time (to the microsecond): the newest intact generation is the fallback.
+        name = f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
         staging = index_dir / f".{name}.tmp"
         staging.mkdir()
         try:
@@ -384,16 +399,8 @@ class IndexBuilder:
             bm25.index(bm25_tokens([embedding_text(by_id[c.doc_id].title, by_id[c.doc_id].text[c.start:c.end])
                                     for c in chunks]), show_progress=False)
             bm25.save(str(staging / "bm25"), show_progress=False)
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-            staging.rename(index_dir / name)
+            commit(index_dir, staging, name, manifest)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        pointer_tmp = index_dir / f".{CURRENT_FILE}.{uuid.uuid4().hex[:6]}"
-        pointer_tmp.write_text(name)
-        os.replace(pointer_tmp, index_dir / CURRENT_FILE)
-        for stale in index_dir.glob("gen-*"):
-            if stale.name != name:
-                shutil.rmtree(stale, ignore_errors=True)
-        for leftover in index_dir.glob(".gen-*.tmp"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        clean(index_dir)

@@ -16,7 +16,7 @@ KINDS = {"factoid", "list", "definition", "paraphrase", "multi", "unanswerable"}
 
 @pytest.fixture(scope="module")
 def documents():
-    return {d.doc_id: d for d in load_corpus(CORPUS)}
+    return {d.doc_id: d for d in load_corpus(CORPUS).documents}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,9 @@ from rag.loaders import LoadError, load_corpus, load_document, normalize_text
 
 
 def test_every_format_loads_with_title_metadata_and_text(tiny_corpus):
-    documents = {d.doc_id: d for d in load_corpus(tiny_corpus)}
+    loaded = load_corpus(tiny_corpus)
+    assert loaded.skipped == []
+    documents = {d.doc_id: d for d in loaded.documents}
     assert set(documents) == {"kyoto-varanasi", "delhi-metro", "bullet-train", "freight-corridor", "nihongo-partners"}
     assert {d.metadata["format"] for d in documents.values()} == {"md", "html", "txt", "pdf", "docx"}
     for document in documents.values():
@@ -57,7 +59,7 @@ def test_txt_title_comes_from_sidecar(tiny_corpus):
 def test_doc_id_is_the_relative_path_without_suffix(tmp_path):
     (tmp_path / "news").mkdir()
     (tmp_path / "news" / "a.txt").write_text("Title\nBody text here.")
-    assert [d.doc_id for d in load_corpus(tmp_path)] == ["news/a"]
+    assert [d.doc_id for d in load_corpus(tmp_path).documents] == ["news/a"]
 
 
 def test_normalization_collapses_whitespace_and_drops_teasers():
@@ -68,7 +70,8 @@ def test_normalization_collapses_whitespace_and_drops_teasers():
 @pytest.mark.parametrize("name, content, message", [
     ("notes.rtf", "x", "unsupported format"),
     ("bad.md", "---\ntitle: [unclosed\n---\nBody", "invalid YAML"),
-    ("broken.pdf", "not a pdf", "unreadable PDF"),
+    ("broken.pdf", "not a pdf", "not a PDF"),
+    ("cut.pdf", "%PDF-1.4\n1 0 obj", "unreadable PDF|no text in it"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, name, content, message):
     path = tmp_path / name
@@ -77,11 +80,12 @@ def test_bad_files_raise_clear_errors(tmp_path, name, content, message):
         load_document(path, tmp_path)
 
 
-def test_two_files_with_one_doc_id_are_refused(tmp_path):
-    (tmp_path / "same.txt").write_text("A\nOne.")
+def test_of_two_files_with_one_doc_id_the_second_is_skipped_with_the_reason(tmp_path):
     (tmp_path / "same.md").write_text("# B\nTwo.")
-    with pytest.raises(LoadError, match="doc_id 'same'"):
-        load_corpus(tmp_path)
+    (tmp_path / "same.txt").write_text("A\nOne.")
+    loaded = load_corpus(tmp_path)
+    assert [d.text for d in loaded.documents] == ["B\nTwo."]
+    assert loaded.skipped == [("same.txt", "doc_id 'same' is taken by another file; rename one of them")]
 
 
 def test_missing_corpus_directory(tmp_path):

@@ -71,6 +71,11 @@ class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 
 
+class SkippedFile(BaseModel):
+    path: str = Field(description="the file, relative to the corpus folder")
+    reason: str
+
+
 class Health(BaseModel):
     status: str
     documents: int
@@ -82,6 +87,8 @@ class Health(BaseModel):
     built_at: str
     format_version: int
     reader: str
+    generation: str = Field(description="the index generation being served (index/CURRENT)")
+    skipped: list[SkippedFile] = Field(description="corpus files left out of the index, with the reason")
 
 
 class ErrorOut(BaseModel):

@@ -12,4 +12,5 @@ def health(pipeline: PipelineDep) -> Health:
     return Health(status="ok", documents=manifest["documents"], chunks=manifest["chunks"],
                   sentences=manifest["sentences"], model=manifest["model"], dimension=manifest["dimension"],
                   dense_index=manifest["dense_index"], built_at=manifest["built_at"],
-                  format_version=manifest["format_version"], reader=pipeline.extractor.reader.name)
+                  format_version=manifest["format_version"], reader=pipeline.extractor.reader.name,
+                  generation=manifest["generation"], skipped=manifest.get("skipped", []))
