@@ -31,8 +31,8 @@ from rag.generations import IndexDamaged, IndexNotFound, clean, commit, live_gen
 from rag.loaders import load_corpus
 from rag.settings import Settings
 
-# 3: no typed-span table (the trained reader needs none).
-FORMAT_VERSION = 3
+# 3: no typed-span table (the trained reader needs none). 4: every file's size and SHA-256 in the manifest.
+FORMAT_VERSION = 4
 # Manifest entries that decide what vectors a document gets.
 REUSE_KEYS = ("format_version", "model", "encoder_backend", "chunking", "sentence_vectors")
 _STEMMER = Stemmer.Stemmer("english")
