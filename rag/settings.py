@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    # Host headers the server answers (others get 400), so a DNS-rebinding page cannot read the documents through
+    # a browser; add the names the service is reached by when it is exposed. The host it binds to is added.
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]"]
+    # Limits at the HTTP edge (rag.api.middleware): larger bodies get 413 before they are read, a body that does
+    # not arrive in time 408, and past max_in_flight concurrent requests 503 with Retry-After.
+    max_body_bytes: int = Field(1_000_000, ge=1_000)
+    request_read_timeout_s: float = Field(10.0, gt=0)
+    max_in_flight: int = Field(16, ge=1)
+    # The access log (one JSON line per request) carries questions only when this is set.
+    log_questions: bool = False
 
 
 @lru_cache

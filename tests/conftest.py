@@ -38,7 +38,7 @@ def tiny_pipeline(tiny_settings, encoder) -> QAPipeline:
 
 @pytest.fixture(scope="session")
 def client(tiny_pipeline) -> TestClient:
-    with TestClient(create_app(tiny_pipeline)) as test_client:
+    with TestClient(create_app(tiny_pipeline), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

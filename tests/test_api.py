@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tests.conftest import assert_citations_exact
@@ -80,7 +82,10 @@ def test_openapi_is_served(client):
     ({"question": "x" * 1001}, 422, "limit is 1000"),
     ({"question": "Delhi Metro", "top_k": 0}, 422, "top_k must be between 1 and 50"),
     ({"question": "Delhi Metro", "top_k": 51}, 422, "top_k must be between 1 and 50"),
-    ({"question": "Delhi Metro", "filters": {"doc_ids": ["no-such-doc"]}}, 422, "unknown doc_id"),
+    ({"question": "When \ud800 was it?"}, 422, "lone surrogate"),
+    ({"question": "Delhi\u0000Metro"}, 422, "control character"),
+    ({"question": "Delhi Metro", "top_k": "5"}, 422, "top_k"),
+    ({"question": "Delhi Metro", "filters": {"tags": ["\u0007"]}}, 422, "control character"),
     ({"question": "Delhi Metro", "filters": {"date_from": "2020-01-01", "date_to": "2019-01-01"}}, 422, "after"),
     ({"question": "Delhi Metro", "filters": {"colour": "red"}}, 422, "colour"),
     ({"question": 42}, 422, "question"),
@@ -88,7 +93,8 @@ def test_openapi_is_served(client):
     ({"question": "Delhi Metro", "top_k": "many"}, 422, "top_k"),
 ])
 def test_bad_ask_input_is_a_clear_4xx(client, payload, status, message):
-    response = client.post("/ask", json=payload)
+    # json.dumps escapes a lone surrogate as \\ud800, as a hostile client would send it
+    response = client.post("/ask", content=json.dumps(payload), headers={"content-type": "application/json"})
     assert response.status_code == status
     assert message in response.json()["error"]
 
@@ -114,3 +120,15 @@ def test_unknown_document_and_route_are_404_json(client):
     response = client.get("/documents/no-such-doc")
     assert response.status_code == 404 and "unknown doc_id" in response.json()["error"]
     assert client.get("/no-such-route").json() == {"error": "Not Found"}
+
+
+@pytest.mark.parametrize("filters, named", [
+    ({"doc_ids": ["no-such-doc"]}, "doc_id 'no-such-doc'"),
+    ({"tags": ["no-such-tag"]}, "tag 'no-such-tag'"),
+])
+def test_a_filter_naming_nothing_matches_nothing_and_says_so(client, filters, named):
+    response = client.post("/ask", json={"question": "When did the Delhi Metro open?", "filters": filters})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answer"] is None and body["passages"] == []
+    assert named in body["message"] and "No document matches the filters" in body["message"]

@@ -1,7 +1,9 @@
+
 """POST /chat over the tiny real index, the web routes (/, /widget.js, /static/*) and CORS for the widget."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,7 @@ def answering_client(tiny_settings, tiny_pipeline, encoder):
     from rag.pipeline import QAPipeline
 
     pipeline = QAPipeline(tiny_settings.model_copy(update={"min_confidence": 0.0}), encoder, tiny_pipeline.index)
-    with TestClient(create_app(pipeline)) as test_client:
+    with TestClient(create_app(pipeline), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -95,10 +97,11 @@ def test_top_k_and_filters_are_passed_on(client):
     ({"messages": [{"role": "user", "content": ""}, {"role": "user", "content": "Who?"}]}, "messages[0].content"),
     ({"messages": [{"role": "user", "content": "Who?"}] * 51}, "at most 50"),
     ({"messages": [{"role": "user", "content": "Who?"}], "top_k": 0}, "top_k"),
-    ({"messages": [{"role": "user", "content": "Who?"}], "filters": {"doc_ids": ["nope"]}}, "unknown doc_id"),
+    ({"messages": [{"role": "user", "content": "Who \udfff?"}]}, "messages.0.content"),
+    ({"messages": [{"role": "user", "content": "Who?"}], "top_k": "5"}, "top_k"),
 ])
 def test_bad_input_is_a_422_with_an_error(client, body, fragment):
-    response = client.post("/chat", json=body)
+    response = client.post("/chat", content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == 422
     error = response.json()["error"]
     assert isinstance(error, str) and fragment in error

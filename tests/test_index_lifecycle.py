@@ -203,7 +203,7 @@ def test_health_lists_the_skipped_files_and_the_generation(settings, encoder):
 
     (settings.corpus_dir / "empty.md").write_text("   \n")
     build(settings, encoder)
-    with TestClient(create_app(QAPipeline(settings, encoder=encoder))) as client:
+    with TestClient(create_app(QAPipeline(settings, encoder=encoder)), base_url="http://127.0.0.1") as client:
         body = client.get("/health").json()
     assert body["skipped"] == [{"path": "empty.md", "reason": "no text in it"}]
     assert body["generation"] == live_generation(settings.index_dir)[0].name

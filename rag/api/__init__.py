@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from rag import __version__
-from rag.api.routers import ask, chat, documents, health, search, web
+from rag.api.middleware import LimitsMiddleware, Metrics, ObservabilityMiddleware, access_log
+from rag.api.routers import ask, chat, documents, health, metrics, search, web
 from rag.pipeline import QAPipeline
 from rag.settings import Settings, get_settings
 
@@ -37,24 +40,85 @@ def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error; the server log has the details"}, status_code=500)
 
 
+def _state_limits(schema: dict, settings: Settings) -> dict:
+    """The OpenAPI schema with the input limits the settings give, so clients and fuzzers see what the server
+    enforces (RAG_MAX_QUESTION_CHARS, RAG_MAX_TOP_K)."""
+    top_k = {"type": "integer", "minimum": 1, "maximum": settings.max_top_k}
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("AskRequest", "ChatRequest"):
+        properties = components.get(name, {}).get("properties", {})
+        if "top_k" in properties:
+            properties["top_k"]["anyOf"] = [top_k, {"type": "null"}]
+    question = components.get("AskRequest", {}).get("properties", {}).get("question")
+    if question is not None:
+        question.update(minLength=1, maxLength=settings.max_question_chars, pattern="\\S")
+    for parameter in schema.get("paths", {}).get("/search", {}).get("get", {}).get("parameters", []):
+        if parameter["name"] == "q":
+            parameter["schema"].update(minLength=1, maxLength=settings.max_question_chars, pattern="\\S")
+        elif parameter["name"] == "top_k":
+            parameter["schema"]["anyOf"] = [top_k, {"type": "null"}]
+    return schema
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a line is logged (a process's own, or a test's capture)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _log_to_stdout() -> None:
+    if not access_log.handlers:
+        handler = _StdoutHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
 def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = None) -> FastAPI:
     """An app over a given pipeline, or over the index named by the settings (loaded once at start-up)."""
     settings = pipeline.settings if pipeline is not None else (settings or get_settings())
+    metrics_registry = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if getattr(app.state, "pipeline", None) is None:
             app.state.pipeline = QAPipeline(settings)
+        metrics_registry.describe_index(app.state.pipeline.index.manifest)
         yield
 
-    app = FastAPI(title="Kizuna", version=__version__, lifespan=lifespan,
+    # /docs is served from the installed swagger-ui-bundle (rag.api.routers.web), not a CDN; ReDoc would need one.
+    app = FastAPI(title="Kizuna", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Extractive, cited question answering over a document collection.")
     app.state.pipeline = pipeline
+    app.state.metrics = metrics_registry
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = _state_limits(default_openapi(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi
+    _log_to_stdout()
+    hosts = [*settings.allowed_hosts, *([settings.host] if settings.host not in ("0.0.0.0", "::") else [])]
+    # Each one added wraps those before it: observability is outermost, so every response gets its request id and
+    # nosniff, a 400 for a foreign host or a 413 included.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type"])
+                       allow_headers=["Content-Type", "X-Request-ID"], expose_headers=["X-Request-ID"])
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       read_timeout_s=settings.request_read_timeout_s, max_in_flight=settings.max_in_flight)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics_registry, log_questions=settings.log_questions)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (ask, chat, search, documents, health, web):
+    for module in (ask, chat, search, documents, health, metrics, web):
         app.include_router(module.router)
     return app

@@ -38,14 +38,34 @@ def checked_top_k(top_k: int | None, settings: Settings) -> int:
 
 
 def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
+    """The filters to search with. A doc_id or tag the collection does not hold is not an error: like any
+    filter, it matches no document (see unmatched_filters for the message)."""
     if filters is None:
         return Filters()
-    unknown = [d for d in filters.doc_ids or [] if pipeline.document(d) is None]
-    if unknown:
-        raise HTTPException(422, f"unknown doc_id in filters: {', '.join(unknown)}")
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise HTTPException(422, "filters.date_from is after filters.date_to")
     return Filters(tuple(filters.doc_ids or ()), tuple(filters.tags or ()), filters.date_from, filters.date_to)
 
 
 PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
+
+
+def unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | None:
+    """Why filters leave nothing to search, when a doc_id or tag they name is in no document."""
+    if filters is None:
+        return None
+    unknown_ids = [d for d in filters.doc_ids or [] if pipeline.document(d) is None]
+    tags = {t for d in pipeline.documents for t in d.metadata.get("tags", [])}
+    unknown_tags = [t for t in filters.tags or [] if t not in tags]
+    if (filters.doc_ids and len(unknown_ids) == len(filters.doc_ids)) or \
+            (filters.tags and len(unknown_tags) == len(filters.tags)):
+        named = [f"doc_id {d!r}" for d in unknown_ids] + [f"tag {t!r}" for t in unknown_tags]
+        return f"No document matches the filters (no {' or '.join(named)} in the collection)."
+    return None
+
+
+def note_answer(request: Request, question: str, answer) -> None:
+    """What the access log and the metrics record of an answer."""
+    request.state.answered = answer.answer is not None
+    request.state.question = question
+    request.app.state.metrics.answers.labels("answered" if answer.answer is not None else "withheld").inc()

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+# C0 controls but tab, newline and carriage return; DEL; and UTF-16 surrogates, which JSON's \\uD800 escapes can
+# smuggle into a string although no Unicode text holds one alone (they reached the tokenizer as a 500).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _plain_text(value: str) -> str:
+    bad = _NOT_TEXT.search(value)
+    if bad:
+        kind = "a lone surrogate" if "\ud800" <= bad.group() <= "\udfff" else "a control character"
+        raise ValueError(f"contains {kind} (U+{ord(bad.group()):04X}) at position {bad.start()}")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    doc_ids: list[str] | None = Field(None, description="Only these documents.")
-    tags: list[str] | None = Field(None, description="Documents carrying any of these tags.")
+    doc_ids: list[PlainText] | None = Field(None, description="Only these documents (an unknown doc_id matches none).")
+    tags: list[PlainText] | None = Field(None, description="Documents carrying any of these tags.")
     date_from: dt.date | None = Field(None, description="Documents dated on or after (YYYY-MM-DD).")
     date_to: dt.date | None = Field(None, description="Documents dated on or before (YYYY-MM-DD).")
 
@@ -20,8 +36,9 @@ class FiltersIn(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., description="A question in plain language (not empty; at most RAG_MAX_QUESTION_CHARS).")
-    top_k: int | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+    question: PlainText = Field(..., description="A question in plain language (not empty; at most "
+                                                 "RAG_MAX_QUESTION_CHARS).")
+    top_k: StrictInt | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
                                                 "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 
@@ -131,7 +148,7 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"]
-    content: str = Field(..., max_length=MAX_ASSISTANT_MESSAGE_CHARS,
+    content: PlainText = Field(..., max_length=MAX_ASSISTANT_MESSAGE_CHARS,
                          description="The text of the turn. User turns: not empty, at most RAG_MAX_QUESTION_CHARS.")
 
 
@@ -140,7 +157,7 @@ class ChatRequest(BaseModel):
 
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_CHAT_MESSAGES,
                                         description="The conversation, oldest first; the last message is the user's.")
-    top_k: int | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+    top_k: StrictInt | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
                                                 "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 

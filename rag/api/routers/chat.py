@@ -1,8 +1,15 @@
 import time
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
-from rag.api.dependencies import PipelineDep, checked_filters, checked_question, checked_top_k
+from rag.api.dependencies import (
+    PipelineDep,
+    checked_filters,
+    checked_question,
+    checked_top_k,
+    note_answer,
+    unmatched_filters,
+)
 from rag.api.schemas import ChatRequest, ChatResponse, ErrorOut, answer_out
 from rag.conversation import FollowUpResolver
 
@@ -11,20 +18,23 @@ resolver = FollowUpResolver()
 
 
 @router.post("/chat", response_model=ChatResponse, responses={422: {"model": ErrorOut}, 400: {"model": ErrorOut}})
-def chat(request: ChatRequest, pipeline: PipelineDep) -> ChatResponse:
+def chat(body: ChatRequest, request: Request, pipeline: PipelineDep) -> ChatResponse:
     """Answer the last user message of a conversation; follow-ups ("And when was it signed?") are first rewritten
     into a standalone question from the earlier turns, without a language model."""
     started = time.perf_counter()
     settings = pipeline.settings
-    if request.messages[-1].role != "user":
+    if body.messages[-1].role != "user":
         raise HTTPException(422, "the last message must have role 'user'")
-    for i, message in enumerate(request.messages):
+    for i, message in enumerate(body.messages):
         if message.role == "user":
             checked_question(message.content, settings, field=f"messages[{i}].content")
-    top_k = checked_top_k(request.top_k, settings)
-    filters = checked_filters(request.filters, pipeline)
-    resolution = resolver.resolve(request.messages)
+    top_k = checked_top_k(body.top_k, settings)
+    filters = checked_filters(body.filters, pipeline)
+    resolution = resolver.resolve(body.messages)
     answer = pipeline.ask(resolution.standalone, top_k, filters)
+    note_answer(request, resolution.standalone, answer)
     response = answer_out(answer, (time.perf_counter() - started) * 1000)
+    if response.answer is None and (why := unmatched_filters(body.filters, pipeline)):
+        response.message = why
     return ChatResponse(**response.model_dump(exclude={"question"}), question=resolution.question,
                         standalone_question=resolution.standalone)

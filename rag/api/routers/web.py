@@ -5,8 +5,10 @@ Plain files, no build step. Only files that exist in rag/web/ with a known type 
 
 from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -14,6 +16,11 @@ MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
 # The page runs only its own files: no inline script, nothing from elsewhere; documents are shown as text anyway.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+# The API explorer's files, from the installed swagger-ui-bundle package: /docs works offline.
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+SWAGGER_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
+                 "favicon-32x32.png": "image/png"}
 
 router = APIRouter(tags=["web"])
 
@@ -43,3 +50,18 @@ def static_file(name: str) -> FileResponse:
     if name.endswith(".html"):
         raise HTTPException(404, f"no such file: {name}")
     return _file(name)
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Kizuna API",
+                               swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                               swagger_css_url="/docs/static/swagger-ui.css",
+                               swagger_favicon_url="/docs/static/favicon-32x32.png")
+
+
+@router.get("/docs/static/{name}", include_in_schema=False)
+def api_docs_file(name: str) -> FileResponse:
+    if name not in SWAGGER_FILES:
+        raise HTTPException(404, f"no such file: {name}")
+    return FileResponse(SWAGGER_DIR / name, media_type=SWAGGER_FILES[name], headers={"Cache-Control": "max-age=86400"})
