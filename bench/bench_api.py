@@ -14,14 +14,12 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from live import served
 from reference import bare_torch_encode_ms
 
 from rag.evaluation.metrics import percentile
@@ -30,52 +28,27 @@ from rag.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def time_ask(rounds: int) -> dict:
     questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()]
-    port = free_port()
-    env = {**os.environ, "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
-    server = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start within 120 s")
-                time.sleep(0.25)
-            for n in range(10):  # warm-up, on questions that are not measured
-                client.post("/ask", json={"question": f"What does warm-up question number {n} ask about?"})
-            rows = []
-            for round_number in range(rounds):
-                client_ms, server_ms = [], []
-                for question in questions:
-                    started = time.perf_counter()
-                    response = client.post("/ask", json={"question": question})
-                    client_ms.append((time.perf_counter() - started) * 1000)
-                    response.raise_for_status()
-                    server_ms.append(response.json()["took_ms"])
-                rows.append({"round": round_number + 1, "requests": len(client_ms),
-                             "ask_p50_ms": round(statistics.median(client_ms), 2),
-                             "ask_p95_ms": round(percentile(client_ms, 95), 2),
-                             "ask_mean_ms": round(statistics.fmean(client_ms), 2),
-                             "server_took_p50_ms": round(statistics.median(server_ms), 2)})
-                print(json.dumps(rows[-1]), flush=True)
-            reference = bare_torch_encode_ms(questions, get_settings().model)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served() as (base, _server), httpx.Client(base_url=base, timeout=30) as client:
+        for n in range(10):  # warm-up, on questions that are not measured
+            client.post("/ask", json={"question": f"What does warm-up question number {n} ask about?"})
+        rows = []
+        for round_number in range(rounds):
+            client_ms, server_ms = [], []
+            for question in questions:
+                started = time.perf_counter()
+                response = client.post("/ask", json={"question": question})
+                client_ms.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                server_ms.append(response.json()["took_ms"])
+            rows.append({"round": round_number + 1, "requests": len(client_ms),
+                         "ask_p50_ms": round(statistics.median(client_ms), 2),
+                         "ask_p95_ms": round(percentile(client_ms, 95), 2),
+                         "ask_mean_ms": round(statistics.fmean(client_ms), 2),
+                         "server_took_p50_ms": round(statistics.median(server_ms), 2)})
+            print(json.dumps(rows[-1]), flush=True)
+        reference = bare_torch_encode_ms(questions, get_settings().model)
     first = rows[0]
     return {"new_questions": first, "repeated_questions": rows[1:],
             "bare_torch_encode_p50_ms": round(statistics.median(reference), 2),

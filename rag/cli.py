@@ -48,16 +48,20 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from rag.api import create_app
+    from rag.api.server import run
     from rag.pipeline import QAPipeline
 
     settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
     # Loaded before the server starts, so a missing or damaged index is one line and exit code 2 (main), not a
     # traceback from inside the server's start-up.
     pipeline = QAPipeline(settings)
-    uvicorn.run(create_app(pipeline), host=args.host or settings.host, port=args.port or settings.port)
+    if settings.workers == 1:
+        run(create_app(pipeline), host, port, settings.request_read_timeout_s)
+    else:  # each worker process builds its own app and pipeline from the same settings
+        del pipeline
+        run("rag.api:create_app", host, port, settings.request_read_timeout_s, settings.workers)
     return 0
 
 

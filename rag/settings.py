@@ -68,12 +68,15 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes; each loads its own models and index (bench/bench_load.py measured 1 and 2 on 2 cores).
+    workers: int = Field(1, ge=1, le=32)
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
     # Host headers the server answers (others get 400), so a DNS-rebinding page cannot read the documents through
     # a browser; add the names the service is reached by when it is exposed. The host it binds to is added.
     allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]"]
-    # Limits at the HTTP edge (rag.api.middleware): larger bodies get 413 before they are read, a body that does
-    # not arrive in time 408, and past max_in_flight concurrent requests 503 with Retry-After.
+    # Limits at the HTTP edge (rag.api.middleware, rag.api.server): larger bodies get 413 before they are read, a
+    # body that does not arrive in time 408, headers that do not a closed connection, and past max_in_flight
+    # concurrent requests 503 with Retry-After.
     max_body_bytes: int = Field(1_000_000, ge=1_000)
     request_read_timeout_s: float = Field(10.0, gt=0)
     max_in_flight: int = Field(16, ge=1)

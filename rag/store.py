@@ -340,6 +340,7 @@ class IndexBuilder:
             "dimension": dimension,
             "dense_index": "hnsw" if len(chunks) > self.settings.ann_threshold else "flat",
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "build_seconds": round(time.perf_counter() - started, 3),  # chunking and embedding, before the write
             "skipped": [{"path": name, "reason": why} for name, why in skipped],
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,

@@ -18,10 +18,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app, port: int | None = None, timeout: float = 30) -> Iterator[str]:
-    """Serve the app until the block ends; yields its base URL."""
+def serve(app, port: int | None = None, timeout: float = 30, **config) -> Iterator[str]:
+    """Serve the app until the block ends (`config`: more uvicorn.Config options); yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                           **config))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

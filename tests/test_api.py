@@ -86,7 +86,6 @@ def test_openapi_is_served(client):
     ({"question": "Delhi\u0000Metro"}, 422, "control character"),
     ({"question": "Delhi Metro", "top_k": "5"}, 422, "top_k"),
     ({"question": "Delhi Metro", "filters": {"tags": ["\u0007"]}}, 422, "control character"),
-    ({"question": "Delhi Metro", "filters": {"date_from": "2020-01-01", "date_to": "2019-01-01"}}, 422, "after"),
     ({"question": "Delhi Metro", "filters": {"colour": "red"}}, 422, "colour"),
     ({"question": 42}, 422, "question"),
     ({}, 422, "question"),
@@ -125,6 +124,7 @@ def test_unknown_document_and_route_are_404_json(client):
 @pytest.mark.parametrize("filters, named", [
     ({"doc_ids": ["no-such-doc"]}, "doc_id 'no-such-doc'"),
     ({"tags": ["no-such-tag"]}, "tag 'no-such-tag'"),
+    ({"date_from": "2020-01-01", "date_to": "2019-01-01"}, "date_from is after date_to"),
 ])
 def test_a_filter_naming_nothing_matches_nothing_and_says_so(client, filters, named):
     response = client.post("/ask", json={"question": "When did the Delhi Metro open?", "filters": filters})

@@ -141,3 +141,23 @@ def test_a_stalled_body_is_408_and_past_the_limit_requests_get_a_fast_503(tiny_p
         assert reply.startswith("HTTP/1.1 408") and "not received within 1.5 s" in reply
         stalled.close()
         assert httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=10).status_code == 200
+
+
+def test_headers_that_stall_lose_their_connection(tiny_pipeline):
+    import httpx
+
+    from rag.api.server import HeaderDeadlineProtocol
+
+    protocol = type("Protocol", (HeaderDeadlineProtocol,), {"header_timeout": 1.0})
+    with serve(create_app(tiny_pipeline), http=protocol) as url:
+        host, port = url.removeprefix("http://").split(":")
+        stalled = [socket.create_connection((host, int(port)), timeout=10) for _ in range(20)]
+        for sock in stalled:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+        started = time.monotonic()
+        assert all(sock.recv(1024) == b"" for sock in stalled)  # closed by the server
+        assert time.monotonic() - started < 5
+        with httpx.Client(base_url=url, timeout=10) as client:  # keep-alive: a second request on one connection
+            assert client.get("/health").status_code == 200
+            time.sleep(0.5)
+            assert client.get("/health").status_code == 200

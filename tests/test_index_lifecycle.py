@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -193,6 +194,8 @@ def test_a_hostile_corpus_folder_skips_each_bad_file_with_its_reason(settings, e
     result = rag(settings, "index", "--force", "--quiet")
     assert result.returncode == 0
     assert "skipped bomb.docx:" in result.stderr and "skipped noise.txt:" in result.stderr
+    # The largest of this test process's `rag` children so far, this build over the hostile folder included.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2 * 1024 * 1024  # KiB: under 2 GiB
 
 
 def test_health_lists_the_skipped_files_and_the_generation(settings, encoder):

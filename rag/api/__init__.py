@@ -40,6 +40,11 @@ def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error; the server log has the details"}, status_code=500)
 
 
+# A question: text (TEXT_PATTERN) with at least one character that is not white space.
+_TEXT_CHAR = "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]"
+QUESTION_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]{_TEXT_CHAR}*$"
+
+
 def _state_limits(schema: dict, settings: Settings) -> dict:
     """The OpenAPI schema with the input limits the settings give, so clients and fuzzers see what the server
     enforces (RAG_MAX_QUESTION_CHARS, RAG_MAX_TOP_K)."""
@@ -51,10 +56,10 @@ def _state_limits(schema: dict, settings: Settings) -> dict:
             properties["top_k"]["anyOf"] = [top_k, {"type": "null"}]
     question = components.get("AskRequest", {}).get("properties", {}).get("question")
     if question is not None:
-        question.update(minLength=1, maxLength=settings.max_question_chars, pattern="\\S")
+        question.update(minLength=1, maxLength=settings.max_question_chars, pattern=QUESTION_PATTERN)
     for parameter in schema.get("paths", {}).get("/search", {}).get("get", {}).get("parameters", []):
         if parameter["name"] == "q":
-            parameter["schema"].update(minLength=1, maxLength=settings.max_question_chars, pattern="\\S")
+            parameter["schema"].update(minLength=1, maxLength=settings.max_question_chars, pattern=QUESTION_PATTERN)
         elif parameter["name"] == "top_k":
             parameter["schema"]["anyOf"] = [top_k, {"type": "null"}]
     return schema

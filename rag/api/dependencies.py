@@ -21,11 +21,12 @@ def get_settings(request: Request) -> Settings:
 
 
 def checked_question(question: str, settings: Settings, field: str = "question") -> str:
+    # The limit is on what was sent (as the schema states it), white space included.
+    if len(question) > settings.max_question_chars:
+        raise HTTPException(422, f"{field} is {len(question)} characters long; the limit is {settings.max_question_chars}")
     question = question.strip()
     if not question:
         raise HTTPException(422, f"{field} must not be empty")
-    if len(question) > settings.max_question_chars:
-        raise HTTPException(422, f"{field} is {len(question)} characters long; the limit is {settings.max_question_chars}")
     return question
 
 
@@ -38,12 +39,10 @@ def checked_top_k(top_k: int | None, settings: Settings) -> int:
 
 
 def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
-    """The filters to search with. A doc_id or tag the collection does not hold is not an error: like any
-    filter, it matches no document (see unmatched_filters for the message)."""
+    """The filters to search with. A doc_id or tag the collection does not hold, or a date range that ends
+    before it starts, is not an error: like any filter, it matches no document (unmatched_filters says why)."""
     if filters is None:
         return Filters()
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise HTTPException(422, "filters.date_from is after filters.date_to")
     return Filters(tuple(filters.doc_ids or ()), tuple(filters.tags or ()), filters.date_from, filters.date_to)
 
 
@@ -51,9 +50,12 @@ PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
 
 
 def unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | None:
-    """Why filters leave nothing to search, when a doc_id or tag they name is in no document."""
+    """Why filters leave nothing to search, when a doc_id or tag they name is in no document or the dates are
+    the wrong way round."""
     if filters is None:
         return None
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        return "No document matches the filters (date_from is after date_to)."
     unknown_ids = [d for d in filters.doc_ids or [] if pipeline.document(d) is None]
     tags = {t for d in pipeline.documents for t in d.metadata.get("tags", [])}
     unknown_tags = [t for t in filters.tags or [] if t not in tags]

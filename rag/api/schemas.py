@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 # C0 controls but tab, newline and carriage return; DEL; and UTF-16 surrogates, which JSON's \\uD800 escapes can
 # smuggle into a string although no Unicode text holds one alone (they reached the tokenizer as a 500).
@@ -21,7 +21,31 @@ def _plain_text(value: str) -> str:
     return value
 
 
-PlainText = Annotated[str, AfterValidator(_plain_text)]
+# The same rule for the OpenAPI schema (ECMA-262 regex): text without those control characters.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+PlainText = Annotated[str, AfterValidator(_plain_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+
+
+def _date_text(value):
+    """JSON has no dates: a date is a "YYYY-MM-DD" string, not a number that happens to convert to one."""
+    if not isinstance(value, (str, dt.date)):
+        raise ValueError("must be a date as a string, YYYY-MM-DD")
+    return value
+
+
+DateText = Annotated[dt.date, BeforeValidator(_date_text)]
+
+
+def _whole_number(value):
+    """JSON's integers: 5 and 5.0, not "5", true or 5.5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class FiltersIn(BaseModel):
@@ -29,8 +53,8 @@ class FiltersIn(BaseModel):
 
     doc_ids: list[PlainText] | None = Field(None, description="Only these documents (an unknown doc_id matches none).")
     tags: list[PlainText] | None = Field(None, description="Documents carrying any of these tags.")
-    date_from: dt.date | None = Field(None, description="Documents dated on or after (YYYY-MM-DD).")
-    date_to: dt.date | None = Field(None, description="Documents dated on or before (YYYY-MM-DD).")
+    date_from: DateText | None = Field(None, description="Documents dated on or after (YYYY-MM-DD).")
+    date_to: DateText | None = Field(None, description="Documents dated on or before (YYYY-MM-DD).")
 
 
 class AskRequest(BaseModel):
@@ -38,7 +62,7 @@ class AskRequest(BaseModel):
 
     question: PlainText = Field(..., description="A question in plain language (not empty; at most "
                                                  "RAG_MAX_QUESTION_CHARS).")
-    top_k: StrictInt | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+    top_k: WholeNumber | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
                                                 "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 
@@ -157,7 +181,7 @@ class ChatRequest(BaseModel):
 
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=MAX_CHAT_MESSAGES,
                                         description="The conversation, oldest first; the last message is the user's.")
-    top_k: StrictInt | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
+    top_k: WholeNumber | None = Field(None, description="How many passages to retrieve (1 to RAG_MAX_TOP_K; "
                                                 "default RAG_DEFAULT_TOP_K).")
     filters: FiltersIn | None = None
 
