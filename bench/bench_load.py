@@ -5,7 +5,7 @@ Usage: .venv/bin/python bench/bench_load.py [--clients 50] [--seconds 60] [--con
 Each config WxT starts the server with W uvicorn workers (RAG_WORKERS) of T onnxruntime threads each
 (RAG_ENCODER_THREADS, RAG_READER_THREADS) over the built index/, then `--clients` asyncio clients each POST /ask
 with the gold questions in turn (a repeated question skips the encoder, via its vector cache; the reader runs
-every time) for `--seconds`. Reported per config: requests, answered 2xx, shed 503 (past RAG_MAX_IN_FLIGHT per
+every time) for `--seconds`; a client told 503 waits its Retry-After before the next request. Reported per config: requests, answered 2xx, shed 503 (past RAG_MAX_IN_FLIGHT per
 worker), other errors, 2xx throughput, p50/p95/p99 of 2xx and p50 of 503 latencies, the server's peak memory
 (all its processes), sampled each half second. Traffic goes to 127.0.0.1 only, bounded by time.
 """
@@ -40,10 +40,13 @@ async def _drive(base: str, questions: list[str], clients: int, seconds: float, 
             turn += clients
             started = time.perf_counter()
             try:
-                status = (await http.post("/ask", json={"question": question})).status_code
+                response = await http.post("/ask", json={"question": question})
+                status = response.status_code
             except httpx.HTTPError:
-                status = 0
+                status, response = 0, None
             results.append((status, (time.perf_counter() - started) * 1000))
+            if status == 503:  # as a well-behaved client does; a hot retry loop would measure the load generator
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
     async def sample_memory() -> None:
         nonlocal peak_rss

@@ -58,10 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
     # traceback from inside the server's start-up.
     pipeline = QAPipeline(settings)
     if settings.workers == 1:
-        run(create_app(pipeline), host, port, settings.request_read_timeout_s)
+        run(create_app(pipeline), host, port)
     else:  # each worker process builds its own app and pipeline from the same settings
         del pipeline
-        run("rag.api:create_app", host, port, settings.request_read_timeout_s, settings.workers)
+        run("rag.api:create_app", host, port, settings.workers)
     return 0
 
 

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # concurrent requests 503 with Retry-After.
     max_body_bytes: int = Field(1_000_000, ge=1_000)
     request_read_timeout_s: float = Field(10.0, gt=0)
-    max_in_flight: int = Field(16, ge=1)
+    max_in_flight: int = Field(4, ge=1)
     # The access log (one JSON line per request) carries questions only when this is set.
     log_questions: bool = False
 

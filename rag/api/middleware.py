@@ -43,13 +43,14 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
+        # Answered without reading the body: the connection closes after it, so no unread body is left on it.
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return await _json_response(send, 413, f"request body over {self.max_body_bytes:,} bytes "
-                                                   "(RAG_MAX_BODY_BYTES)")
+                                                   "(RAG_MAX_BODY_BYTES)", [(b"connection", b"close")])
         limited = scope["path"] not in UNLIMITED_PATHS
         if limited and self.in_flight >= self.max_in_flight:
             return await _json_response(send, 503, "the server is busy; retry in a moment",
-                                        [(b"retry-after", b"1")])
+                                        [(b"retry-after", b"1"), (b"connection", b"close")])
         received = 0
         body_done = False
         started = refused = False
@@ -59,7 +60,7 @@ class LimitsMiddleware:
             is dropped (send_tracked)."""
             nonlocal refused
             if not started:
-                await _json_response(send, status, message)
+                await _json_response(send, status, message, [(b"connection", b"close")])
             refused = True
             return {"type": "http.disconnect"}
 

@@ -8,16 +8,20 @@ import asyncio
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from rag.settings import get_settings
+
 
 class HeaderDeadlineProtocol(H11Protocol):
-    """h11, closing a connection whose next request's headers have not all arrived `header_timeout` seconds after
-    the connection opened or the previous response ended."""
+    """h11, closing a connection whose next request's headers have not all arrived `header_timeout` seconds (by
+    default RAG_REQUEST_READ_TIMEOUT_S) after the connection opened or the previous response ended. A class
+    attribute, not a closure, so that uvicorn can hand the class to worker processes."""
 
-    header_timeout = 10.0
+    header_timeout: float | None = None
     _deadline: asyncio.TimerHandle | None = None
 
     def _arm(self) -> None:
-        self._deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+        timeout = self.header_timeout or get_settings().request_read_timeout_s
+        self._deadline = self.loop.call_later(timeout, self._headers_late)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -48,8 +52,8 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def run(app, host: str, port: int, header_timeout: float, workers: int = 1) -> None:
+def run(app, host: str, port: int, workers: int = 1) -> None:
     """Serve `app` (an app, or with several workers the import string of an app factory)."""
-    protocol = type("Protocol", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
     options = {"factory": True, "workers": workers} if workers > 1 else {}
-    uvicorn.run(app, host=host, port=port, http=protocol, **options)
+    # access_log off: the app writes its own JSON line per request (rag.api.middleware)
+    uvicorn.run(app, host=host, port=port, http=HeaderDeadlineProtocol, access_log=False, **options)
