@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     chunk_words: int = Field(100, ge=20, le=2000)
     chunk_overlap_words: int = Field(20, ge=0, le=1000)
 
-    # Exact search up to this many chunks, HNSW past it: exact search grows ~0.37 ms per 1,000 chunks here,
-    # so past 50,000 it costs more than encoding the question, and HNSW kept recall@100 at 0.9995 (README).
+    # Exact search up to this many chunks, HNSW past it. Exact search grows ~0.18 ms per 1,000 chunks here (9 ms at
+    # 50,000, a quarter of /ask; 172 ms at 1M), HNSW stays under 0.4 ms but, on tiled near-duplicate vectors, kept
+    # 0.987 of the exact top 100 at 50,000 and 0.95 at 100,000 (bench/bench_scale.py, docs/measurements.md).
     ann_threshold: int = Field(50_000, ge=1)
     hnsw_m: int = 32
     hnsw_ef_search: int = 256
