@@ -363,7 +363,8 @@ class IndexBuilder:
             old = load_index(index_dir)
         except (OSError, ValueError, KeyError, RuntimeError):  # an unreadable old index is simply not reused
             return {}
-        hashes = json.loads((live_generation(index_dir)[0] / "document_hashes.json").read_text())
+        # The generation load_index verified, not a second lookup (which would hash every file again).
+        hashes = json.loads((index_dir / old.manifest["generation"] / "document_hashes.json").read_text())
         chunk_doc = np.array([old.doc_index[c.doc_id] for c in old.chunks])
         sentence_doc = np.array([old.doc_index[s.doc_id] for s in old.sentences])
         return {
