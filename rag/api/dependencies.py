@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from rag.api.schemas import FiltersIn
+from rag.api.schemas import AskResponse, FiltersIn, answer_out
 from rag.pipeline import QAPipeline
 from rag.retrieval import Filters
 from rag.settings import Settings
@@ -40,7 +41,7 @@ def checked_top_k(top_k: int | None, settings: Settings) -> int:
 
 def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
     """The filters to search with. A doc_id or tag the collection does not hold, or a date range that ends
-    before it starts, is not an error: like any filter, it matches no document (unmatched_filters says why)."""
+    before it starts, is not an error: like any filter, it matches no document (_unmatched_filters says why)."""
     if filters is None:
         return Filters()
     return Filters(tuple(filters.doc_ids or ()), tuple(filters.tags or ()), filters.date_from, filters.date_to)
@@ -49,7 +50,7 @@ def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
 PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
 
 
-def unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | None:
+def _unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | None:
     """Why filters leave nothing to search, when a doc_id or tag they name is in no document or the dates are
     the wrong way round."""
     if filters is None:
@@ -66,8 +67,14 @@ def unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | 
     return None
 
 
-def note_answer(request: Request, question: str, answer) -> None:
-    """What the access log and the metrics record of an answer."""
+def answer_response(request: Request, pipeline: QAPipeline, question: str, answer, filters: FiltersIn | None,
+                    started: float) -> AskResponse:
+    """The HTTP answer (/ask and /chat alike): recorded for the access log and the metrics, and when nothing
+    matched the filters, a message that says why instead of "no answer"."""
     request.state.answered = answer.answer is not None
     request.state.question = question
     request.app.state.metrics.answers.labels("answered" if answer.answer is not None else "withheld").inc()
+    response = answer_out(answer, (time.perf_counter() - started) * 1000)
+    if response.answer is None and (why := _unmatched_filters(filters, pipeline)):
+        response.message = why
+    return response

@@ -2,15 +2,8 @@ import time
 
 from fastapi import APIRouter, Request
 
-from rag.api.dependencies import (
-    PipelineDep,
-    checked_filters,
-    checked_question,
-    checked_top_k,
-    note_answer,
-    unmatched_filters,
-)
-from rag.api.schemas import AskRequest, AskResponse, ErrorOut, answer_out
+from rag.api.dependencies import PipelineDep, answer_response, checked_filters, checked_question, checked_top_k
+from rag.api.schemas import AskRequest, AskResponse, ErrorOut
 
 router = APIRouter(tags=["answers"])
 
@@ -23,8 +16,4 @@ def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> AskRespons
     top_k = checked_top_k(body.top_k, pipeline.settings)
     filters = checked_filters(body.filters, pipeline)
     answer = pipeline.ask(question, top_k, filters)
-    note_answer(request, question, answer)
-    response = answer_out(answer, (time.perf_counter() - started) * 1000)
-    if response.answer is None and (why := unmatched_filters(body.filters, pipeline)):
-        response.message = why
-    return response
+    return answer_response(request, pipeline, question, answer, body.filters, started)

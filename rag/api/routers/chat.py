@@ -2,15 +2,8 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request
 
-from rag.api.dependencies import (
-    PipelineDep,
-    checked_filters,
-    checked_question,
-    checked_top_k,
-    note_answer,
-    unmatched_filters,
-)
-from rag.api.schemas import ChatRequest, ChatResponse, ErrorOut, answer_out
+from rag.api.dependencies import PipelineDep, answer_response, checked_filters, checked_question, checked_top_k
+from rag.api.schemas import ChatRequest, ChatResponse, ErrorOut
 from rag.conversation import FollowUpResolver
 
 router = APIRouter(tags=["answers"])
@@ -32,9 +25,6 @@ def chat(body: ChatRequest, request: Request, pipeline: PipelineDep) -> ChatResp
     filters = checked_filters(body.filters, pipeline)
     resolution = resolver.resolve(body.messages)
     answer = pipeline.ask(resolution.standalone, top_k, filters)
-    note_answer(request, resolution.standalone, answer)
-    response = answer_out(answer, (time.perf_counter() - started) * 1000)
-    if response.answer is None and (why := unmatched_filters(body.filters, pipeline)):
-        response.message = why
+    response = answer_response(request, pipeline, resolution.standalone, answer, body.filters, started)
     return ChatResponse(**response.model_dump(exclude={"question"}), question=resolution.question,
                         standalone_question=resolution.standalone)
