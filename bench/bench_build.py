@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from rag.embedding import BACKENDS, Encoder
+from rag.index import embedding_text, load_index
 from rag.settings import get_settings
-from rag.store import IndexBuilder, embedding_text, load_index
+from rag.store import IndexBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 

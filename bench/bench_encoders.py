@@ -24,9 +24,10 @@ from pathlib import Path
 from rag.embedding import BACKENDS, Encoder
 from rag.evaluation import metrics as m
 from rag.evaluation.datasets import load_beir, load_squad
+from rag.index import load_index
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
-from rag.store import IndexBuilder, load_index
+from rag.store import IndexBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"

@@ -26,8 +26,8 @@ import numpy as np
 from rag.embedding import Encoder
 from rag.evaluation.gold import read_gold
 from rag.evaluation.metrics import percentile
+from rag.index import bm25_tokens, embedding_text, load_index
 from rag.settings import get_settings
-from rag.store import bm25_tokens, embedding_text, load_index
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 100

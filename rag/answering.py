@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.documents import Answer, Citation, Passage, Span
+from rag.index import Index, bm25_tokens
 from rag.span_model import ScoredSpan
-from rag.store import Index, bm25_tokens
 from rag.text import normalize_answer
 
 NO_ANSWER_MESSAGE = "The documents do not answer this question with enough confidence."

@@ -12,10 +12,13 @@ from rag.settings import get_settings
 
 def _index(args: argparse.Namespace) -> int:
     from rag.store import IndexBuilder
+    from rag.uploads import UploadStore
 
     settings = get_settings()
     corpus, index_dir = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
-    report = IndexBuilder(settings).run(corpus, index_dir, progress=not args.quiet, force=args.force)
+    settings = settings.model_copy(update={"index_dir": index_dir, **({"data_dir": Path(args.data)} if args.data else {})})
+    report = IndexBuilder(settings).run(corpus, index_dir, progress=not args.quiet, force=args.force,
+                                        uploads=UploadStore(settings.resolved_data_dir))
     for name, why in report.skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)
     print(f"{report.status}: {report.documents} documents, {report.chunks} chunks in {index_dir} "
@@ -78,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or refresh the index (re-embeds only changed documents)")
     index.add_argument("--corpus", help="documents directory (default: RAG_CORPUS_DIR or docs_corpus/)")
     index.add_argument("--index", help="index directory (default: RAG_INDEX_DIR or index/)")
+    index.add_argument("--data", help="uploaded documents (default: RAG_DATA_DIR or <index>-data/)")
     index.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     index.set_defaults(run=_index)
@@ -122,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rag.embedding import ModelNotAvailable
     from rag.generations import IndexDamaged, IndexLocked, IndexNotFound
+    from rag.index import IndexMismatch
     from rag.loaders import LoadError
-    from rag.store import IndexMismatch
 
     try:
         return args.run(args)

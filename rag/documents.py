@@ -12,6 +12,8 @@ class Document:
     title: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    origin: str = "folder"  # "folder" (the corpus directory) or "upload" (the documents API)
+    added_at: str | None = None  # when this version entered the collection (ISO 8601, UTC)
 
 
 @dataclass(slots=True, frozen=True)

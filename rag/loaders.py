@@ -59,7 +59,7 @@ def normalize_text(raw: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _plain_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+def plain_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """YAML gives dates as date objects; keep metadata JSON-friendly and sources as a list."""
     out: dict[str, Any] = {}
     for key, value in meta.items():
@@ -251,7 +251,7 @@ def load_document(path: Path, root: Path | None = None, limits: LoadLimits = Loa
         except yaml.YAMLError as exc:
             raise LoadError(f"{sidecar.name}: invalid YAML: {exc}") from exc
         meta.update(extra)
-    meta = _plain_metadata(meta)
+    meta = plain_metadata(meta)
     text = normalize_text(raw)
     if not text:
         raise LoadError(f"{path.name}: no text in it")
@@ -261,7 +261,8 @@ def load_document(path: Path, root: Path | None = None, limits: LoadLimits = Loa
     doc_id = doc_id_for(path, root)
     title = str(meta.pop("title", "") or doc_id)
     meta["format"] = path.suffix.lower().lstrip(".")
-    return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
+    return Document(doc_id=doc_id, title=title, text=text, metadata=meta, added_at=modified)
 
 
 def corpus_files(root: Path) -> list[Path]:

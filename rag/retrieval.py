@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 
 from rag.documents import Passage
-from rag.store import Index, bm25_tokens
+from rag.index import Index, bm25_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,11 @@ class HybridRetriever:
         self.index = index
         self.dense_weight = dense_weight
         self.candidates_per_side = candidates_per_side
-        self._chunk_doc = np.array([index.doc_index[c.doc_id] for c in index.chunks], dtype=np.int64)
+        live = index.live_chunks
+        # FAISS skips a deleted document's chunks by this bitmap (bit i of byte i // 8, least significant first).
+        generation_rows = index.dense.ntotal
+        self._live_bitmap = None if live is None or live[:generation_rows].all() else \
+            np.packbits(live[:generation_rows], bitorder="little")
 
     def allowed_chunks(self, filters: Filters) -> np.ndarray | None:
         """Chunk numbers that pass the filters, or None for no filtering."""
@@ -45,7 +49,9 @@ class HybridRetriever:
             return None
         wanted_tags = {t.lower() for t in filters.tags}
         allowed_docs = []
-        for i, document in enumerate(self.index.documents):
+        for i, document in enumerate(self.index.slots):
+            if document is None:
+                continue
             if filters.doc_ids and document.doc_id not in filters.doc_ids:
                 continue
             if wanted_tags and not wanted_tags & {str(t).lower() for t in document.metadata.get("tags", [])}:
@@ -56,29 +62,47 @@ class HybridRetriever:
                         filters.date_to and date > filters.date_to):
                     continue
             allowed_docs.append(i)
-        return np.flatnonzero(np.isin(self._chunk_doc, allowed_docs))
+        return np.flatnonzero(np.isin(self.index.chunk_doc, allowed_docs))
 
     def depth(self, allowed: int, top_k: int) -> int:
         """How many candidates each side contributes."""
         return min(allowed, max(self.candidates_per_side, top_k))
 
     def dense_candidates(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
-        """The k chunks nearest the question (FAISS), among the allowed ones."""
+        """The k chunks nearest the question among the allowed (else the live) ones: FAISS over the generation's
+        chunks, an exact product over those added since; up to k of each."""
+        rows = self.index.dense.ntotal
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
-        _, ids = self.index.dense.search(query_vector.reshape(1, -1), k, params=params)
-        return ids[0][ids[0] >= 0]
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed[allowed < rows].astype(np.int64)))
+        elif self._live_bitmap is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(self._live_bitmap), faiss.swig_ptr(self._live_bitmap)))
+        _, ids = self.index.dense.search(query_vector.reshape(1, -1), min(k, rows), params=params) if rows else \
+            (None, np.zeros((1, 0), np.int64))
+        found = ids[0][ids[0] >= 0]
+        if len(self.index.chunks) == rows:
+            return found
+        tail = np.arange(rows, len(self.index.chunks))
+        if allowed is not None:
+            tail = allowed[allowed >= rows]
+        elif self.index.live_chunks is not None:
+            tail = tail[self.index.live_chunks[rows:]]
+        if not len(tail):
+            return found
+        scores = self.index.chunk_vectors[tail] @ query_vector
+        best = tail[np.argsort(-scores, kind="stable")[:k]]
+        return np.concatenate([found, best])
 
     def lexical_scores(self, query: str, allowed: np.ndarray | None) -> np.ndarray:
-        """BM25 score of every chunk (bm25s sums only the postings of the question's terms); -1 where not
-        allowed."""
-        tokens = [t for t in bm25_tokens([query])[0] if t in self.index.bm25.vocab_dict]
-        scores = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks), np.float32)
+        """BM25 score of every chunk (summed over the postings of the question's terms); -1 where not allowed,
+        0 for a deleted document's chunks."""
+        scores = self.index.lexical.scores(bm25_tokens([query])[0], len(self.index.chunks))
         if allowed is not None:
             masked = np.full_like(scores, -1.0)
             masked[allowed] = scores[allowed]
             scores = masked
+        elif self.index.live_chunks is not None:
+            scores = np.where(self.index.live_chunks, scores, 0.0).astype(np.float32)
         return scores
 
     def fuse(self, query_vector: np.ndarray, dense_ids: np.ndarray, bm25_scores: np.ndarray, k: int,
@@ -94,7 +118,7 @@ class HybridRetriever:
         passages = []
         for j in order:
             chunk = self.index.chunks[ids[j]]
-            document = self.index.documents[self._chunk_doc[ids[j]]]
+            document = self.index.slots[self.index.chunk_doc[ids[j]]]
             passages.append(Passage(chunk=chunk, title=document.title, text=document.text[chunk.start:chunk.end],
                                     score=float(fused[j]), dense_score=float(dense[j]),
                                     lexical_score=float(lexical[j])))

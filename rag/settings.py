@@ -17,6 +17,12 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = PROJECT_ROOT / "docs_corpus"
     index_dir: Path = PROJECT_ROOT / "index"
+    # Where documents uploaded through the API are kept (their originals, text and vectors, in SQLite): the only
+    # copy of them, so back it up. None: beside the index, `<index_dir>-data` (index/ -> index-data/).
+    data_dir: Path | None = None
+    # A server folds uploads and deletions into a new generation (in the background, like `rag index`) once this
+    # many chunks were added or deleted since the last one; until then they are searched beside it.
+    checkpoint_chunks: int = Field(2_000, ge=1)
     # How long a build waits for another writer's lock on the index before it gives up (0: at once).
     index_lock_timeout_s: float = Field(0.0, ge=0.0)
 
@@ -83,6 +89,19 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(4, ge=1)
     # The access log (one JSON line per request) carries questions only when this is set.
     log_questions: bool = False
+
+    # Bearer keys for writes (POST/PUT/DELETE /documents): a JSON list. Unset, writes are refused (403).
+    api_keys: list[str] = []
+    # Set, reads (/ask, /chat, /search, /documents) need one of these or a write key too.
+    read_api_keys: list[str] = []
+    max_upload_mb: float = Field(20, gt=0)
+    # Token buckets: writes per key, questions (/ask, /chat, /search) per client address; 0 turns one off.
+    write_rate_per_minute: float = Field(60, ge=0)
+    ask_rate_per_minute: float = Field(0, ge=0)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or self.index_dir.with_name(f"{self.index_dir.name}-data")
 
 
 @lru_cache

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import shutil
 import time
 import uuid
@@ -21,35 +20,24 @@ from typing import Any
 import bm25s
 import faiss
 import numpy as np
-import Stemmer
 
 from rag.chunking import Chunker, split_sentences
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Encoder, resolve_model
 from rag.file_checks import LoadLimits
-from rag.generations import IndexDamaged, IndexNotFound, clean, commit, live_generation, read_manifest, write_lock
+from rag.generations import clean, commit, read_manifest, write_lock
+from rag.index import BM25_B, BM25_K1, FORMAT_VERSION, bm25_tokens, embedding_text, load_index
 from rag.loaders import load_corpus
 from rag.settings import Settings
+from rag.uploads import UploadStore
 
-# 3: no typed-span table (the trained reader needs none). 4: every file's size and SHA-256 in the manifest.
-FORMAT_VERSION = 4
 # Manifest entries that decide what vectors a document gets.
 REUSE_KEYS = ("format_version", "model", "encoder_backend", "chunking", "sentence_vectors")
-_STEMMER = Stemmer.Stemmer("english")
 
 
-class IndexMismatch(RuntimeError):
-    """The index on disk was built with another format or model than the one configured."""
-
-
-def bm25_tokens(texts: list[str]) -> list[list[str]]:
-    """English stop words removed, Snowball-stemmed: the one tokenization for corpus and queries."""
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
-
-
-def embedding_text(title: str, text: str) -> str:
-    # The title gives a chunk its topic; chunks deep inside a document rarely repeat it.
-    return f"{title}\n{text}" if title else text
+def vectors_key(parameters: dict[str, Any]) -> str:
+    """What a document's vectors depend on: vectors stored under the same key can be reused."""
+    return json.dumps({k: parameters[k] for k in REUSE_KEYS}, sort_keys=True)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -72,36 +60,6 @@ def documents_fingerprint(documents: list[Document]) -> str:
         digest.update(json.dumps([d.doc_id, d.title, d.text, d.metadata], ensure_ascii=False, sort_keys=True,
                                  default=str).encode())
     return digest.hexdigest()
-
-
-@dataclass
-class Index:
-    """Everything the retriever and answerer read, loaded once."""
-
-    manifest: dict[str, Any]
-    documents: list[Document]
-    sentences: list[Span]
-    chunks: list[Chunk]
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray | None
-    dense: faiss.Index
-    bm25: bm25s.BM25
-    doc_index: dict[str, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.doc_index = {d.doc_id: i for i, d in enumerate(self.documents)}
-        # BM25's matrix is stored by term: each column's length is the number of chunks holding the term.
-        self._chunk_frequency = np.diff(np.asarray(self.bm25.scores["indptr"]))
-
-    def term_idf(self, stem: str) -> float:
-        """Inverse chunk frequency of a BM25 term (stemmed); unseen terms get the highest value."""
-        column = self.bm25.vocab_dict.get(stem)
-        found = int(self._chunk_frequency[column]) if column is not None else 0
-        return math.log((len(self.chunks) + 1) / (found + 0.5))
-
-    def document(self, doc_id: str) -> Document | None:
-        i = self.doc_index.get(doc_id)
-        return None if i is None else self.documents[i]
 
 
 @dataclass(slots=True)
@@ -140,66 +98,6 @@ def _dense_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
     return index
 
 
-def check_compatible(manifest: dict[str, Any], model_name: str, backend: str | None = None) -> None:
-    how = "rebuild it with `rag index` (or `make run`, which rebuilds a stale index)"
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatch(
-            f"index format {manifest.get('format_version')} does not match this version's format {FORMAT_VERSION}; {how}"
-        )
-    if manifest.get("model") != model_name:
-        raise IndexMismatch(f"index was built with model {manifest.get('model')!r}, configured model is {model_name!r}; {how}")
-    if backend is not None and manifest.get("encoder_backend") != backend:
-        raise IndexMismatch(f"index vectors were made by encoder backend {manifest.get('encoder_backend')!r}, "
-                            f"configured backend is {backend!r} (RAG_ENCODER_BACKEND); {how}")
-
-
-def load_index(index_dir: Path, model_name: str | None = None, backend: str | None = None) -> Index:
-    index_dir = Path(index_dir)
-    found = live_generation(index_dir)
-    if found is None:
-        raise IndexNotFound(f"no index in {index_dir}; build it with `rag index`")
-    generation, manifest = found
-    manifest = {**{k: v for k, v in manifest.items() if k != "files"}, "generation": generation.name}
-    if model_name is not None:
-        check_compatible(manifest, model_name, backend)
-    try:
-        return _read_generation(generation, manifest)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # intact checksums, yet a library refuses a file
-        raise IndexDamaged(f"{generation} cannot be read ({type(exc).__name__}: {exc}); "
-                           "rebuild it with `rag index --force`") from None
-
-
-def _read_generation(generation: Path, manifest: dict[str, Any]) -> Index:
-    documents = []
-    with open(generation / "documents.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            documents.append(Document(row["doc_id"], row["title"], row["text"], row["metadata"]))
-    doc_ids = [d.doc_id for d in documents]
-    sentence_rows = np.load(generation / "sentences.npy")
-    sentences = [Span(doc_ids[d], int(s), int(e)) for d, s, e in sentence_rows]
-    chunk_rows = np.load(generation / "chunks.npy")
-    chunks = []
-    ordinal: dict[int, int] = {}
-    for d, s, e, fs, ls in chunk_rows:
-        k = ordinal.get(int(d), 0)
-        ordinal[int(d)] = k + 1
-        chunks.append(Chunk(doc_ids[d], int(s), int(e), f"{doc_ids[d]}#{k}", int(fs), int(ls)))
-    sentence_path = generation / "sentence_vectors.npy"
-    return Index(
-        manifest=manifest,
-        documents=documents,
-        sentences=sentences,
-        chunks=chunks,
-        # Memory-mapped: FAISS holds its own copy of the chunk vectors, and only the few rows a question's
-        # candidates need are read from these (a file replaced by a rebuild stays readable while mapped).
-        chunk_vectors=np.load(generation / "chunk_vectors.npy", mmap_mode="r"),
-        sentence_vectors=np.load(sentence_path, mmap_mode="r") if sentence_path.exists() else None,
-        dense=faiss.read_index(str(generation / "dense.faiss")),
-        bm25=bm25s.BM25.load(str(generation / "bm25"), show_progress=False),
-    )
-
-
 class IndexBuilder:
     """Builds or refreshes the index for a corpus; re-embeds only documents whose text changed."""
 
@@ -229,25 +127,44 @@ class IndexBuilder:
         return (previous is not None and previous.get("corpus_fingerprint") == fingerprint
                 and all(previous.get(k) == v for k, v in self._parameters().items()))
 
-    def run(self, corpus_dir: Path, index_dir: Path, progress: bool = False, force: bool = False) -> BuildReport:
-        """Build or refresh the index of a corpus folder, holding the index's write lock throughout (IndexLocked
-        when another build holds it past RAG_INDEX_LOCK_TIMEOUT_S). An unreadable or damaged live index is
-        rebuilt as if there were none."""
+    def run(self, corpus_dir: Path, index_dir: Path, progress: bool = False, force: bool = False,
+            uploads: UploadStore | None = None) -> BuildReport:
+        """Build or refresh the index of a corpus folder and of the documents uploaded through the API (`uploads`),
+        holding the index's write lock throughout (IndexLocked when another build holds it past
+        RAG_INDEX_LOCK_TIMEOUT_S). An unreadable or damaged live index is rebuilt as if there were none. A folder
+        file whose doc_id an upload holds is skipped: the upload was acknowledged, the file can be renamed."""
         started = time.perf_counter()
         corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
         with write_lock(index_dir, self.settings.index_lock_timeout_s):
             clean(index_dir)
-            fingerprint = corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else ""
+            stored, through_seq = uploads.snapshot() if uploads is not None else ([], 0)
+            fingerprint = (corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else "") + \
+                (f"+uploads@{through_seq}" if through_seq else "")
             previous = read_manifest(index_dir)
             if not force and self._up_to_date(previous, fingerprint):
                 return self._unchanged(previous, index_dir, started)
-            documents, skipped = load_corpus(corpus_dir, LoadLimits.from_settings(self.settings))
+            documents, skipped = load_corpus(corpus_dir, LoadLimits.from_settings(self.settings)) \
+                if corpus_dir.is_dir() or not stored else ([], [])
+            taken = {u.document.doc_id for u in stored}
+            skipped += [(f"{d.doc_id}.{d.metadata.get('format', '')}",
+                         f"doc_id {d.doc_id!r} is taken by an uploaded document; rename the file or delete the "
+                         "upload") for d in documents if d.doc_id in taken]
+            documents = [d for d in documents if d.doc_id not in taken] + [u.document for u in stored]
             if not documents:
                 reasons = "".join(f"\n  skipped {name}: {why}" for name, why in skipped)
                 raise ValueError(f"no documents with text in {corpus_dir} (supported: .txt .md .html .pdf .docx)"
                                  + reasons)
+            key = vectors_key(self._parameters())
+            cached = {}
+            for upload in stored:
+                if (found := upload.vectors_for(key)) is not None:
+                    cached[document_hash(upload.document)] = CachedDocument(*found)
             loaded = time.perf_counter()
-            report = self._build(documents, index_dir, fingerprint, progress, previous, skipped)
+            report = self._build(documents, index_dir, fingerprint, progress, previous, skipped, through_seq,
+                                 cached)
+        if uploads is not None and previous is not None:
+            # Both kept generations hold every change up to the older one's: the log before it is not needed.
+            uploads.forget_changes_through(int(previous.get("through_seq", 0)))
         report.stages = {"load": round(loaded - started, 3), **report.stages}
         report.seconds = time.perf_counter() - started
         return report
@@ -281,10 +198,11 @@ class IndexBuilder:
                            skipped=[(s["path"], s["reason"]) for s in previous.get("skipped", [])])
 
     def _build(self, documents: list[Document], index_dir: Path, fingerprint: str, progress: bool,
-               previous: dict | None, skipped: list[tuple[str, str]] = ()) -> BuildReport:
+               previous: dict | None, skipped: list[tuple[str, str]] = (), through_seq: int = 0,
+               cached_uploads: dict[str, CachedDocument] | None = None) -> BuildReport:
         started = time.perf_counter()
         parameters = self._parameters()
-        reusable = self._reusable(index_dir, previous, parameters)
+        reusable = {**(cached_uploads or {}), **self._reusable(index_dir, previous, parameters)}
 
         sentences: list[Span] = []
         chunks: list[Chunk] = []
@@ -342,6 +260,7 @@ class IndexBuilder:
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),  # chunking and embedding, before the write
             "skipped": [{"path": name, "reason": why} for name, why in skipped],
+            "through_seq": through_seq,  # the last upload change (rag.uploads) this generation holds
         }
         self._write(index_dir, manifest, documents, hashes, sentences, chunks,
                     np.concatenate(chunk_parts).reshape(-1, dimension),
@@ -385,7 +304,8 @@ class IndexBuilder:
             doc_number = {d.doc_id: i for i, d in enumerate(documents)}
             with open(staging / "documents.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(json.dumps({"doc_id": d.doc_id, "title": d.title, "metadata": d.metadata,
-                                         "text": d.text}, ensure_ascii=False) + "\n" for d in documents)
+                                          "origin": d.origin, "added_at": d.added_at, "text": d.text},
+                                         ensure_ascii=False) + "\n" for d in documents)
             (staging / "document_hashes.json").write_text(json.dumps(hashes))
             np.save(staging / "sentences.npy",
                     np.array([(doc_number[s.doc_id], s.start, s.end) for s in sentences], dtype=np.int64).reshape(-1, 3))
@@ -397,10 +317,13 @@ class IndexBuilder:
                 np.save(staging / "sentence_vectors.npy", sentence_vectors)
             faiss.write_index(_dense_index(chunk_vectors, self.settings), str(staging / "dense.faiss"))
             by_id = {d.doc_id: d for d in documents}
-            bm25 = bm25s.BM25(k1=1.2, b=0.75)
-            bm25.index(bm25_tokens([embedding_text(by_id[c.doc_id].title, by_id[c.doc_id].text[c.start:c.end])
-                                    for c in chunks]), show_progress=False)
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+            tokens = bm25_tokens([embedding_text(by_id[c.doc_id].title, by_id[c.doc_id].text[c.start:c.end])
+                                  for c in chunks])
+            bm25.index(tokens, show_progress=False)
             bm25.save(str(staging / "bm25"), show_progress=False)
+            # Chunks added to a live index later are scored with this (rag.index.LexicalIndex).
+            manifest["bm25_average_length"] = sum(map(len, tokens)) / len(tokens)
             commit(index_dir, staging, name, manifest)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

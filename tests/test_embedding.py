@@ -5,8 +5,10 @@ import pytest
 
 from rag import embedding
 from rag.embedding import Encoder
+from rag.generations import read_manifest
+from rag.index import IndexMismatch, load_index
 from rag.settings import Settings
-from rag.store import IndexBuilder, IndexMismatch, load_index, read_manifest
+from rag.store import IndexBuilder
 
 TEXTS = [
     "When did the high-speed rail project start construction?",

@@ -13,8 +13,9 @@ from rag.evaluation import metrics as m
 from rag.evaluation import runner
 from rag.evaluation.clients import EvaluationError
 from rag.evaluation.gold import read_gold
+from rag.generations import read_manifest
 from rag.settings import Settings
-from rag.store import IndexBuilder, read_manifest
+from rag.store import IndexBuilder
 from tests.live_server import serve
 
 # ---------------------------------------------------------------- metric functions
@@ -263,7 +264,7 @@ def test_squad_builds_its_own_index_and_reports(use_tiny, tmp_path):
     _assert_pngs(out, ["recall_at_k.png", "latency.png", "reliability.png"])
     assert "SQuAD" in (out / "report.md").read_text()
     # Documents are titled by their article, underscores as spaces.
-    from rag.store import load_index
+    from rag.index import load_index
 
     assert load_index(index_dir).document("001-00").title == "Mount Fuji"
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.generations import CURRENT_FILE, IndexDamaged, IndexLocked, live_generation, write_lock
+from rag.generations import CURRENT_FILE, IndexDamaged, IndexLocked, live_generation, read_manifest, write_lock
+from rag.index import load_index
 from rag.settings import Settings
-from rag.store import IndexBuilder, load_index, read_manifest
+from rag.store import IndexBuilder
 
 RAG = [sys.executable, "-m", "rag.cli"]
 

@@ -4,9 +4,12 @@ import shutil
 import numpy as np
 import pytest
 
+from rag import index as index_module
 from rag import store
+from rag.generations import IndexNotFound, read_manifest
+from rag.index import IndexMismatch, load_index
 from rag.settings import Settings
-from rag.store import IndexBuilder, IndexMismatch, IndexNotFound, load_index, read_manifest
+from rag.store import IndexBuilder
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def build(settings, encoder, **kwargs):
 
 def test_manifest_and_index_contents(tiny_pipeline, tiny_settings):
     manifest = read_manifest(tiny_settings.index_dir)
-    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["format_version"] == index_module.FORMAT_VERSION
     assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
     assert manifest["chunking"] == {"chunk_words": 40, "overlap_words": 10}
     assert manifest["documents"] == 5 and manifest["dense_index"] == "flat"
@@ -61,8 +64,8 @@ def test_loading_with_another_model_says_how_to_rebuild(tiny_settings, tiny_pipe
 def test_loading_another_format_version_says_how_to_rebuild(corpus_copy, tmp_path, encoder, monkeypatch):
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     build(settings, encoder)
-    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
-    expected = f"format {store.FORMAT_VERSION - 1} does not match this version's format {store.FORMAT_VERSION}"
+    monkeypatch.setattr(index_module, "FORMAT_VERSION", index_module.FORMAT_VERSION + 1)
+    expected = f"format {index_module.FORMAT_VERSION - 1} does not match this version's format {index_module.FORMAT_VERSION}"
     with pytest.raises(IndexMismatch, match=f"{expected}.*`rag index`"):
         load_index(settings.index_dir, "all-MiniLM-L6-v2")
 

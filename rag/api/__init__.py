@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from rag import __version__
 from rag.api.middleware import LimitsMiddleware, Metrics, ObservabilityMiddleware, access_log
 from rag.api.routers import ask, chat, documents, health, metrics, search, web
+from rag.api.security import RateLimiter
 from rag.pipeline import QAPipeline
 from rag.settings import Settings, get_settings
 
@@ -103,6 +104,8 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
                   description="Extractive, cited question answering over a document collection.")
     app.state.pipeline = pipeline
     app.state.metrics = metrics_registry
+    app.state.write_limiter = RateLimiter(settings.write_rate_per_minute, "writes for this API key")
+    app.state.ask_limiter = RateLimiter(settings.ask_rate_per_minute, "questions from this client")
     default_openapi = app.openapi
 
     def openapi() -> dict:
@@ -115,11 +118,15 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     hosts = [*settings.allowed_hosts, *([settings.host] if settings.host not in ("0.0.0.0", "::") else [])]
     # Each one added wraps those before it: observability is outermost, so every response gets its request id and
     # nosniff, a 400 for a foreign host or a 413 included.
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "X-Request-ID"], expose_headers=["X-Request-ID"])
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                       allow_methods=["GET", "POST", "PUT", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                       expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    # A multipart upload carries its form fields and boundaries beside the file: 64 KiB of room for them.
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
-                       read_timeout_s=settings.request_read_timeout_s, max_in_flight=settings.max_in_flight)
+                       read_timeout_s=settings.request_read_timeout_s, max_in_flight=settings.max_in_flight,
+                       max_upload_bytes=int(settings.max_upload_mb * 1_000_000) + 65_536)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics_registry, log_questions=settings.log_questions)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -8,13 +8,37 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from rag.api.schemas import AskResponse, FiltersIn, answer_out
+from rag.api.security import check_reader, writer_key
 from rag.pipeline import QAPipeline
 from rag.retrieval import Filters
 from rag.settings import Settings
 
 
 def get_pipeline(request: Request) -> QAPipeline:
-    return request.app.state.pipeline
+    """The pipeline, after it has caught up with writes other processes made and new generations."""
+    pipeline = request.app.state.pipeline
+    pipeline.collection.refresh()
+    return pipeline
+
+
+def get_reader_pipeline(request: Request) -> QAPipeline:
+    """For reads of the collection: a read key first when RAG_READ_API_KEYS is set."""
+    check_reader(request, request.app.state.pipeline.settings)
+    return get_pipeline(request)
+
+
+def get_asker_pipeline(request: Request) -> QAPipeline:
+    """For questions: a read key when needed, then the per-client rate limit (RAG_ASK_RATE_PER_MINUTE)."""
+    check_reader(request, request.app.state.pipeline.settings)
+    request.app.state.ask_limiter.check(request.client.host if request.client else "unknown")
+    return get_pipeline(request)
+
+
+def get_writer(request: Request) -> QAPipeline:
+    """For writes: a write key (RAG_API_KEYS), then that key's rate limit (RAG_WRITE_RATE_PER_MINUTE)."""
+    pipeline = request.app.state.pipeline
+    request.app.state.write_limiter.check(writer_key(request, pipeline.settings))
+    return get_pipeline(request)
 
 
 def get_settings(request: Request) -> Settings:
@@ -48,6 +72,9 @@ def checked_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> Filters:
 
 
 PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
+ReaderDep = Annotated[QAPipeline, Depends(get_reader_pipeline)]
+AskerDep = Annotated[QAPipeline, Depends(get_asker_pipeline)]
+WriterDep = Annotated[QAPipeline, Depends(get_writer)]
 
 
 def _unmatched_filters(filters: FiltersIn | None, pipeline: QAPipeline) -> str | None:

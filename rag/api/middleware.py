@@ -32,9 +32,11 @@ class LimitsMiddleware:
     streams in), 408 when the body does not arrive within `read_timeout_s`, 503 with Retry-After when
     `max_in_flight` requests are already being served."""
 
-    def __init__(self, app, max_body_bytes: int, read_timeout_s: float, max_in_flight: int):
+    def __init__(self, app, max_body_bytes: int, read_timeout_s: float, max_in_flight: int,
+                 max_upload_bytes: int | None = None):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
         self.read_timeout_s = read_timeout_s
         self.max_in_flight = max_in_flight
         self.in_flight = 0
@@ -43,10 +45,14 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
+        # Documents sent to POST/PUT /documents have their own, larger limit.
+        upload = scope["method"] in ("POST", "PUT") and scope["path"].startswith("/documents")
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        too_large = (f"upload over {limit / 1e6:g} MB (RAG_MAX_UPLOAD_MB)" if upload else
+                     f"request body over {limit:,} bytes (RAG_MAX_BODY_BYTES)")
         # Answered without reading the body: the connection closes after it, so no unread body is left on it.
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            return await _json_response(send, 413, f"request body over {self.max_body_bytes:,} bytes "
-                                                   "(RAG_MAX_BODY_BYTES)", [(b"connection", b"close")])
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _json_response(send, 413, too_large, [(b"connection", b"close")])
         limited = scope["path"] not in UNLIMITED_PATHS
         if limited and self.in_flight >= self.max_in_flight:
             return await _json_response(send, 503, "the server is busy; retry in a moment",
@@ -74,8 +80,8 @@ class LimitsMiddleware:
                 return await refuse(408, f"request body not received within {self.read_timeout_s:g} s")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    return await refuse(413, f"request body over {self.max_body_bytes:,} bytes (RAG_MAX_BODY_BYTES)")
+                if received > limit:
+                    return await refuse(413, too_large)
                 body_done = not message.get("more_body", False)
             return message
 

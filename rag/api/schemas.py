@@ -102,6 +102,9 @@ class DocumentSummary(BaseModel):
     doc_id: str
     title: str
     metadata: dict
+    origin: Literal["folder", "upload"] = Field(description="the documents folder (RAG_CORPUS_DIR) or the API")
+    added_at: str | None = Field(None, description="when this version entered the collection (UTC); for a folder "
+                                                   "file, its modification time")
 
 
 class DocumentOut(DocumentSummary):
@@ -109,7 +112,35 @@ class DocumentOut(DocumentSummary):
 
 
 class DocumentList(BaseModel):
+    count: int
+    by_origin: dict[str, int]
     documents: list[DocumentSummary]
+
+
+# A doc_id: letters, digits and . _ ~ - in /-separated parts, none starting with a dot (folder documents' ids are
+# their paths, and "." or ".." would be read as path steps).
+DOC_ID_PATTERN = r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$"
+DocId = Annotated[str, Field(min_length=1, max_length=200, pattern=DOC_ID_PATTERN)]
+
+
+class DocumentIn(BaseModel):
+    """A document sent as JSON to POST /documents or PUT /documents/{doc_id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: DocId | None = Field(None, description="Default: made from the title (lower case, - between words).")
+    title: PlainText = Field(..., min_length=1, max_length=500)
+    text: PlainText = Field(..., min_length=1, description="The document's text (at most RAG_MAX_DOCUMENT_CHARS).")
+    metadata: dict = Field(default_factory=dict, description="tags (a list or comma-separated), date "
+                                                             "(YYYY-MM-DD), sources, or any other field.")
+
+
+class DocumentWritten(BaseModel):
+    doc_id: str
+    title: str
+    chunks: int
+    sentences: int
+    took_ms: float
 
 
 class SkippedFile(BaseModel):
@@ -129,6 +160,10 @@ class Health(BaseModel):
     format_version: int
     reader: str
     generation: str = Field(description="the index generation being served (index/CURRENT)")
+    by_origin: dict[str, int] = Field(description="documents from the folder and from the API")
+    pending_chunks: int = Field(description="chunks added through the API since the generation was built, "
+                                            "searched beside it until the next build folds them in")
+    last_change: int = Field(description="the last upload change (numbered) the served collection holds")
     skipped: list[SkippedFile] = Field(description="corpus files left out of the index, with the reason")
 
 

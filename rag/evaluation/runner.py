@@ -176,8 +176,9 @@ def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
 
 
 def _build_benchmark_index(documents, index_dir: Path, settings: Settings, encoder, progress: bool):
+    from rag.index import load_index
     from rag.pipeline import QAPipeline
-    from rag.store import IndexBuilder, load_index
+    from rag.store import IndexBuilder
 
     settings = settings.model_copy(update={"index_dir": index_dir})
     build = IndexBuilder(settings, encoder).build(documents, index_dir, progress=progress)

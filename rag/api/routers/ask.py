@@ -2,14 +2,14 @@ import time
 
 from fastapi import APIRouter, Request
 
-from rag.api.dependencies import PipelineDep, answer_response, checked_filters, checked_question, checked_top_k
+from rag.api.dependencies import AskerDep, answer_response, checked_filters, checked_question, checked_top_k
 from rag.api.schemas import AskRequest, AskResponse, ErrorOut
 
 router = APIRouter(tags=["answers"])
 
 
 @router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorOut}, 400: {"model": ErrorOut}})
-def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> AskResponse:
+def ask(body: AskRequest, request: Request, pipeline: AskerDep) -> AskResponse:
     """Answer a question with a verbatim, cited quote, or answer null when the documents don't say."""
     started = time.perf_counter()
     question = checked_question(body.question, pipeline.settings)

@@ -2,7 +2,7 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request
 
-from rag.api.dependencies import PipelineDep, answer_response, checked_filters, checked_question, checked_top_k
+from rag.api.dependencies import AskerDep, answer_response, checked_filters, checked_question, checked_top_k
 from rag.api.schemas import ChatRequest, ChatResponse, ErrorOut
 from rag.conversation import FollowUpResolver
 
@@ -11,7 +11,7 @@ resolver = FollowUpResolver()
 
 
 @router.post("/chat", response_model=ChatResponse, responses={422: {"model": ErrorOut}, 400: {"model": ErrorOut}})
-def chat(body: ChatRequest, request: Request, pipeline: PipelineDep) -> ChatResponse:
+def chat(body: ChatRequest, request: Request, pipeline: AskerDep) -> ChatResponse:
     """Answer the last user message of a conversation; follow-ups ("And when was it signed?") are first rewritten
     into a standalone question from the earlier turns, without a language model."""
     started = time.perf_counter()

@@ -1,3 +1,5 @@
+from collections import Counter
+
 from fastapi import APIRouter
 
 from rag.api.dependencies import PipelineDep
@@ -8,9 +10,13 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(pipeline: PipelineDep) -> Health:
-    manifest = pipeline.index.manifest
+    index = pipeline.index
+    manifest = index.manifest
     return Health(status="ok", documents=manifest["documents"], chunks=manifest["chunks"],
                   sentences=manifest["sentences"], model=manifest["model"], dimension=manifest["dimension"],
                   dense_index=manifest["dense_index"], built_at=manifest["built_at"],
                   format_version=manifest["format_version"], reader=pipeline.extractor.reader.name,
-                  generation=manifest["generation"], skipped=manifest.get("skipped", []))
+                  generation=manifest["generation"], skipped=manifest.get("skipped", []),
+                  by_origin=dict(Counter(d.origin for d in index.documents)),
+                  pending_chunks=manifest.get("pending_chunks", 0),
+                  last_change=manifest.get("applied_seq", manifest.get("through_seq", 0)))

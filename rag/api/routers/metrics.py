@@ -9,4 +9,5 @@ router = APIRouter(tags=["health"])
             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests and latency per route and status, answers and abstentions, the index."""
+    request.app.state.metrics.describe_index(request.app.state.pipeline.index.manifest)  # as served now
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

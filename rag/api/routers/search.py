@@ -3,14 +3,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from rag.api.dependencies import PipelineDep, checked_question, checked_top_k
+from rag.api.dependencies import AskerDep, checked_question, checked_top_k
 from rag.api.schemas import ErrorOut, PlainText, SearchResponse, passage_out
 
 router = APIRouter(tags=["search"])
 
 
 @router.get("/search", response_model=SearchResponse, responses={422: {"model": ErrorOut}})
-def search(q: Annotated[PlainText, Query(description="Search query")], pipeline: PipelineDep,
+def search(q: Annotated[PlainText, Query(description="Search query")], pipeline: AskerDep,
            top_k: Annotated[int | None, Query(description="How many passages (1 to RAG_MAX_TOP_K)")] = None,
            ) -> SearchResponse:
     """Ranked passages for a query (hybrid dense + BM25)."""
