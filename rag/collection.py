@@ -190,27 +190,35 @@ class LiveCollection:
                            self._index.manifest.get("generation"), exc)
             return
         with self._write_lock:
+            self._seen_current = fresh.manifest["generation"]
             self._index, self.applied_seq = fresh, int(fresh.manifest.get("through_seq", 0))
             self.replay()
             self._set(self._index)
         logger.info("serving generation %s", fresh.manifest["generation"])
 
-    def _maybe_checkpoint(self) -> None:
+    def _needs_checkpoint(self) -> bool:
         index = self._index
         deleted = 0 if index.live_chunks is None else int((~index.live_chunks).sum())
-        if len(index.chunks) - index.dense.ntotal + deleted >= self.settings.checkpoint_chunks and not self._busy():
+        return len(index.chunks) - index.dense.ntotal + deleted >= self.settings.checkpoint_chunks
+
+    def _maybe_checkpoint(self) -> None:
+        if self._needs_checkpoint() and not self._busy():
             self._start(self._checkpoint, "checkpoint")
 
     def _checkpoint(self) -> None:
-        """A build of the folder and the uploads (the same as `rag index`); the reload follows on CURRENT."""
-        started = time.perf_counter()
-        try:
-            IndexBuilder(self.settings, self.encoder).run(self.settings.corpus_dir, self.settings.index_dir,
-                                                          uploads=self.uploads)
-        except IndexLocked:
-            return  # another build is writing the index: it folds the changes in
-        except Exception:
-            logger.exception("checkpoint failed; the changes stay in the upload store and are replayed")
-            return
-        logger.info("checkpoint built in %.1f s", time.perf_counter() - started)
-        self._reload()
+        """Builds of the folder and the uploads (what `rag index` does) until the writes made meanwhile are below
+        the threshold again, each generation loaded as it lands."""
+        for _ in range(3):
+            started = time.perf_counter()
+            try:
+                IndexBuilder(self.settings, self.encoder).run(self.settings.corpus_dir, self.settings.index_dir,
+                                                              uploads=self.uploads)
+            except IndexLocked:
+                return  # another build is writing the index: it folds the changes in
+            except Exception:
+                logger.exception("checkpoint failed; the changes stay in the upload store and are replayed")
+                return
+            logger.info("checkpoint built in %.1f s", time.perf_counter() - started)
+            self._reload()
+            if not self._needs_checkpoint():
+                return
