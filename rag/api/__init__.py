@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from rag import __version__
 from rag.api.middleware import LimitsMiddleware, Metrics, ObservabilityMiddleware, access_log
@@ -33,7 +34,15 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path only; a path served by several
+        # routes (GET and POST /documents) allows all of theirs.
+        methods = {m for route in request.app.routes if isinstance(route, Route)
+                   and route.matches({"type": "http", "path": request.url.path, "method": "GET"})[0] != Match.NONE
+                   for m in route.methods or ()}
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -41,9 +50,10 @@ def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error; the server log has the details"}, status_code=500)
 
 
-# A question: text (TEXT_PATTERN) with at least one character that is not white space.
+# A question: text (TEXT_PATTERN) with at least one character that is not white space (as Python's strip() sees
+# it: ECMA-262's \s lacks U+0085, which Python strips).
 _TEXT_CHAR = "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]"
-QUESTION_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]{_TEXT_CHAR}*$"
+QUESTION_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f\\u0085]{_TEXT_CHAR}*$"
 
 
 def _state_limits(schema: dict, settings: Settings) -> dict:
