@@ -158,16 +158,22 @@ class LiveCollection:
             return len(changes)
 
     def refresh(self) -> None:
-        """Cheap when nothing changed (a file read and one SQLite query): replays other processes' writes now,
-        and starts loading a new generation in the background when CURRENT names one."""
+        """Cheap when nothing changed (a file read and one SQLite query): replays other processes' writes now
+        (unless a write is under way here), and starts loading a new generation in the background when CURRENT
+        names one."""
         current = self._current()
         # Once per new name: a generation that fails to load (or a CURRENT that names a damaged one, served by
         # its fallback) is not retried on every request.
         if current and current != self._seen_current and not self._busy():
             self._seen_current = current
             self._start(self._reload, "reload")
-        if self.uploads is not None and self.uploads.last_seq() > self.applied_seq:
-            self.replay()
+        # Readers never wait for a writer: while one holds the lock, it replays these itself before it applies.
+        if self.uploads is not None and self.uploads.last_seq() > self.applied_seq and \
+                self._write_lock.acquire(blocking=False):
+            try:
+                self.replay()
+            finally:
+                self._write_lock.release()
 
     def _current(self) -> str | None:
         try:

@@ -21,6 +21,7 @@ from rag.api import create_app
 from rag.documents import Document
 from rag.generations import read_manifest
 from rag.pipeline import QAPipeline
+from rag.retrieval import Filters
 from rag.settings import Settings
 from tests.live_server import free_port, serve
 
@@ -66,8 +67,7 @@ def test_rag_index_folds_uploads_in_and_force_rebuilds_the_same_collection(setti
     rebuilt = QAPipeline(settings, encoder)
     assert sorted(d.doc_id for d in rebuilt.documents) == sorted(d.doc_id for d in pipeline.documents)
     assert rebuilt.document("notes/n1").text == note(1).text and rebuilt.document("notes/n1").origin == "upload"
-    assert rebuilt.index.manifest["pending_chunks" if "pending_chunks" in rebuilt.index.manifest else "chunks"] \
-        is not None and rebuilt.index.dense.ntotal == len(rebuilt.index.chunks)  # all in the generation now
+    assert rebuilt.index.dense.ntotal == len(rebuilt.index.chunks)  # every write is in the generation now
     assert "K1X" in rebuilt.ask("What is the beacon code of note 1?").answer
 
 
@@ -122,7 +122,9 @@ def test_a_checkpoint_folds_writes_into_a_new_generation_in_the_background(setti
         time.sleep(0.2)
         pipeline.collection.refresh()
     assert pipeline.index.dense.ntotal == len(pipeline.index.chunks) and pipeline.index.live_chunks is None
-    assert pipeline.document("notes/n0") is None and "K2X" in pipeline.ask("What is the beacon code of note 2?").answer
+    # Notes 1 and 2 differ only in their numbers, which the retriever does not tell apart: asked within note 2.
+    assert pipeline.document("notes/n0") is None and pipeline.document("notes/n1") is not None
+    assert "K2X" in pipeline.ask("What is the beacon code of note 2?", filters=Filters(doc_ids=("notes/n2",))).answer
 
 
 def test_a_second_process_sees_the_first_ones_writes_at_its_next_request(settings, encoder):
