@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: install index run test bench bench-peers eval lint reader calibrate
 
 SQUAD ?= ../shared/data/squad-v1.1-dev/dev-v1.1.json
+# Gold questions the confidence is fitted on (make calibrate GOLD=your-questions.jsonl).
+GOLD ?= eval/gold.jsonl
 
 # torch 2.13.0 (CPU) goes in first, so no dependency can pull a CUDA build.
 $(STAMP): pyproject.toml
@@ -47,7 +49,7 @@ reader: $(STAMP)
 	$(BIN)/python -m rag.training.train_reader --squad $(SQUAD) --work build/reader --out rag/models/reader
 
 calibrate: index
-	$(BIN)/python -m rag.evaluation.calibration --split dev
+	$(BIN)/python -m rag.evaluation.calibration --gold $(GOLD) --split dev
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag tests bench scripts server.py
