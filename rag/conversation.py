@@ -4,21 +4,22 @@ A chat turn like "And when was it signed?" cannot be searched on its own. Follow
 message into a standalone question using the earlier user turns, with a few deterministic rules:
 
 1. No earlier user turn, or the question stands on its own: returned unchanged.
-2. Topic switch ("What about the city tramway?", "And Norway?", "How about in 2018?"): the new entity replaces the
-   previous question's focus phrase (a year replaces its year), and the previous question is asked again.
+2. Topic switch ("What about the city tramway?", "And Norway?", "How about in 2018?"): the new name or lone phrase
+   replaces the previous question's focus phrase (a year replaces its year), and the previous question is asked again.
 3. Personal pronouns (it, they, them, he, she, him; its, their, his, her): the first one is replaced by the previous
    question's focus phrase ("Who financed it?" -> "Who financed the city tramway?"); the previous question's other
    phrases are carried along in parentheses.
 4. A bare question word ("And when?", "Where exactly?", "In which year?"): it replaces the question word that opens the
    previous question ("When did X open?" + "And where?" -> "Where did X open?").
-5. Other follow-ups (demonstratives "that"/"this", "there", a leading "and"/"also"/"what about" with a plain phrase,
+5. Other follow-ups (demonstratives "that"/"this", "there", a leading "and"/"also"/"what about" with other words,
    or at most two content words and no name or year of its own): the previous question's phrases are appended in
    parentheses ("Who signed?" -> "Who signed (the partner-city agreement)?").
 
 The previous turn is itself resolved first, so a chain of follow-ups keeps its topic. The "focus" of a question is its
-longest noun phrase (a capitalized run such as "Kyoto and Varanasi" or "the Mumbai-Ahmedabad High-Speed Rail line",
-or a phrase opened by the/a/an), the later one on ties. When the previous user question has no phrase at all, the
-previous assistant message (the quoted answer) supplies them.
+longest noun phrase (a capitalized run such as "Kyoto and Varanasi", or a phrase opened by the/a/an or a possessive
+name), the later one on ties; a subject stops before its verb ("When did the North-South rail loan agreement come
+into force?"). When the previous user question has no phrase at all, the previous assistant message supplies them. A
+rewrite with a dangling article or hyphen falls back to the user's own words with the previous phrases in parentheses.
 """
 
 from __future__ import annotations
@@ -54,14 +55,26 @@ LEADING_CONNECTIVES = ("and what about", "and how about", "what about", "how abo
 NAME_CONNECTORS = frozenset("of and for on de & the".split())
 # "Is it true that ...": an "it" that refers to nothing.
 DUMMY_IT_FOLLOWERS = frozenset("true possible likely known said reported expected necessary important".split())
-IRREGULAR_PARTICIPLES = frozenset("built held made done given taken written begun run set put paid sent won "
-                                  "signed".split())
+# Irregular participles, and adjectives that end a question the same way: "When was X laid?", "When is X due?".
+PARTICIPLES = frozenset("built held made done given taken written begun run set put paid sent won signed laid meant "
+                        "known found led shown chosen spent kept left lost met sold told seen due worth".split())
+# Adverbs next to the verb of an inverted question: "did the two premiers ride together", "did the drill first involve".
+ADVERBS = frozenset("first together again ever never finally jointly formally officially eventually".split())
+# Verbs often followed by a bare one-word object: "take effect", "send volunteers", "start service".
+OBJECT_VERBS = frozenset("come go take make get gain win lose reach send start begin receive provide seek bring "
+                         "keep".split())
 MONTHS = frozenset("january february march april may june july august september october november december".split())
+# Never the bare verb after do/will/can: "volunteers", "according", "proposed" (but "discuss", "bring", "need" may be).
+NOT_BARE = re.compile(r".{2,}[^sui]s|.{4,}ing|.{2,}[^e]ed")
+# What a rewrite must not contain: "the?", "North- (", "and?", "the the".
+DANGLING = re.compile(r"(?:\b(?:the|a|an|and|or)|[-–—])\s*(?:[,;:?!.()]|$)|\b(?:the|a|an)\s+(?:the|a|an)\b")
 YEAR = re.compile(r"^(1[5-9]\d\d|20\d\d|21\d\d)$")
 
 BREAKERS = (AUXILIARIES | QUESTION_WORDS | PERSONAL_PRONOUNS | POSSESSIVE_PRONOUNS | DEMONSTRATIVES | DETERMINERS
             | PREPOSITIONS | CONJUNCTIONS | OTHER_STOP_WORDS)
 NOT_CONTENT = BREAKERS | HOW_MODIFIERS | QUESTION_NOUNS
+VERB_FOLLOWERS = (DETERMINERS | PERSONAL_PRONOUNS | POSSESSIVE_PRONOUNS | DEMONSTRATIVES | ADVERBS
+                  | PREPOSITIONS - {"of"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,16 +126,19 @@ class Analysis:
     @property
     def focus(self) -> Phrase | None:
         candidates = [p for p in self.phrases if not p.date] or self.phrases
-        if not candidates:
-            return None
-        return max(candidates, key=lambda p: (len(p.content), p.position))
+        return max(candidates, key=lambda p: (len(p.content), p.position), default=None)
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
     question: str  # the last user message, as given (stripped)
     standalone: str  # what to search
-    rule: str  # which rule produced it: first-turn, standalone, substitution, pronoun, question-word, context
+    rule: str  # first-turn, standalone, substitution, pronoun, question-word, context or fallback
+
+    @property
+    def readable(self) -> bool:
+        """A question a person would write, fit to show; not when search terms were put in parentheses."""
+        return self.rule not in ("context", "fallback") and ("(" not in self.standalone or "(" in self.question)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -134,29 +150,22 @@ def _gap(text: str, tokens: list[Token], k: int) -> bool:
     return bool(re.search(r"[,;:?!.()\"“”]", text[tokens[k - 1].end:tokens[k].start]))
 
 
-def _is_name_start(tokens: list[Token], i: int) -> bool:
-    token = tokens[i]
-    return token.capitalized and not (i == 0 and token.lower in NOT_CONTENT) and token.lower not in DETERMINERS
-
-
-def _is_participle(word: str) -> bool:
-    return word.endswith("ed") or word in IRREGULAR_PARTICIPLES
-
-
 def noun_phrases(text: str, tokens: list[Token] | None = None) -> list[Phrase]:
-    """Capitalized runs ("Kyoto and Varanasi") and phrases opened by the/a/an ("the partner-city agreement").
+    """Capitalized runs ("Kyoto and Varanasi") and phrases opened by the/a/an or a possessive name ("Acme's bid").
 
     The subject of an inverted question loses the verb that follows it: in "When did the freight corridor open?" the
-    phrase is "the freight corridor"; in "When was the agreement signed?" it is "the agreement".
+    phrase is "the freight corridor"; "When was the stone of the bridge laid?" has "the stone" and "the bridge".
     """
     tokens = tokenize(text) if tokens is None else tokens
     phrases: list[Phrase] = []
+    subject: tuple[str, int] | None = None  # (auxiliary, last index) of a subject that a preposition may continue
     i = 0
     while i < len(tokens):
         token = tokens[i]
         determiner = token.lower in DETERMINERS and i + 1 < len(tokens) and not _gap(text, tokens, i + 1) and (
             tokens[i + 1].lower not in BREAKERS)
-        if not determiner and not _is_name_start(tokens, i):
+        name = token.capitalized and not (i == 0 and token.lower in NOT_CONTENT) and token.lower not in DETERMINERS
+        if not determiner and not name:
             i += 1
             continue
         end = i
@@ -164,6 +173,7 @@ def noun_phrases(text: str, tokens: list[Token] | None = None) -> list[Phrase]:
         while k < len(tokens) and not _gap(text, tokens, k):
             word = tokens[k]
             inside_name = tokens[end].capitalized or tokens[end].number
+            determiner = determiner or (inside_name and tokens[end].text.endswith(("'s", "’s")))
             if word.capitalized or (word.number and inside_name):
                 end = k
             elif (word.lower in NAME_CONNECTORS and inside_name and k + 1 < len(tokens)
@@ -176,40 +186,52 @@ def noun_phrases(text: str, tokens: list[Token] | None = None) -> list[Phrase]:
             else:
                 break
             k += 1
-        end = _drop_subject_verb(tokens, i, end, tokens[end + 1] if end + 1 < len(tokens) else None)
-        if end >= i:
-            run = tokens[i:end + 1]
-            content = tuple(t.base for t in run if t.lower not in DETERMINERS and t.lower not in NAME_CONNECTORS)
-            if content:
-                phrases.append(Phrase(text[run[0].start:run[-1].end], content, run[0].start,
-                                      any(t.capitalized for t in run if t.lower not in NOT_CONTENT)))
-        i = max(end, i) + 1
+        while end > i + 1 and tokens[end].lower in ADVERBS:  # "the two premiers ride together"
+            end -= 1
+        before = tokens[i - 1].lower if i else ""
+        auxiliary = before if before in AUXILIARIES else (
+            subject[0] if subject and before in PREPOSITIONS and subject[1] == i - 2 else None)
+        length = _subject_length(tokens[i:end + 1], auxiliary, tokens[end + 1] if end + 1 < len(tokens) else None)
+        subject = (auxiliary, end) if auxiliary and i + length - 1 == end else None
+        end = i + length - 1
+        while end > i + 1 and tokens[end].lower in ADVERBS:  # "did the drill first involve", "was it first signed"
+            end -= 1
+        run = tokens[i:end + 1]
+        content = tuple(t.base for t in run if t.lower not in DETERMINERS and t.lower not in NAME_CONNECTORS)
+        if content:
+            phrases.append(Phrase(text[run[0].start:run[-1].end], content, run[0].start,
+                                  any(t.capitalized for t in run if t.lower not in NOT_CONTENT)))
+        i = end + 1
     return phrases
 
 
-def _drop_subject_verb(tokens: list[Token], start: int, end: int, following: Token | None) -> int:
-    """The last index of a phrase once a trailing verb is cut off, when the phrase is the subject after an auxiliary.
+def _subject_length(run: list[Token], auxiliary: str | None, following: Token | None) -> int:
+    """How many tokens of a phrase are left once its verb is cut off, when it is the subject after an auxiliary.
 
-    After do/will/can...: a name ends the subject ("When did the Nobel Foundation send volunteers?"); without a name,
-    a lower-case last word followed by the end, an object or a preposition is the verb ("When did the freight corridor
-    open?"). After is/was: a trailing participle ("When was the agreement signed?").
+    After do/will/can...: the subject runs up to the bare main verb, hyphenated words and names included ("When did
+    the North-South rail loan agreement come into force?"). The verb is the word before a trailing name, a verb
+    with a one-word object ("take effect"), the word before a trailing plural or -ing ("carry passengers"), or else
+    the last word when the end, an object or a preposition other than "of" follows ("When did the plant open?").
+    After is/was: a trailing participle ("When was the agreement signed?").
     """
-    if start == 0 or tokens[start - 1].lower not in AUXILIARIES or end == start:
-        return end
-    run = tokens[start:end + 1]
-    if tokens[start - 1].lower in DO_AUXILIARIES:
-        names = [j for j, t in enumerate(run) if t.capitalized]
-        if names:
-            return start + names[-1]
-        verb_position = following is None or following.number or following.lower in (
-            DETERMINERS | PERSONAL_PRONOUNS | POSSESSIVE_PRONOUNS | DEMONSTRATIVES | PREPOSITIONS)
-        content = [t for t in run if t.lower not in DETERMINERS and t.lower not in NAME_CONNECTORS]
-        if verb_position and not run[-1].capitalized and len(content) > 1:
-            return end - 1
-        return end
-    if not run[-1].capitalized and _is_participle(run[-1].lower) and len(run) > 2:
-        return end - 1
-    return end
+    if auxiliary is None or len(run) == 1:
+        return len(run)
+    if auxiliary not in DO_AUXILIARIES:
+        last = run[-1].lower
+        participle = not run[-1].capitalized and (last.endswith("ed") or last in PARTICIPLES)
+        return len(run) - 1 if participle and len(run) > 2 else len(run)
+    first = 1 if run[0].lower in DETERMINERS else 0
+    last = len(run) - 1
+    words = [j for j in range(first + 1, last + 1) if not run[j].capitalized and run[j].lower not in NAME_CONNECTORS]
+    verbs = [j for j in words if j >= last - 1 and run[j].lower in OBJECT_VERBS]
+    ends = following is None or following.number or following.lower in VERB_FOLLOWERS
+    if not words:
+        return len(run)
+    if words[-1] < last or verbs:
+        return words[-1] if words[-1] < last else verbs[-1]
+    if ends and NOT_BARE.fullmatch(run[last].lower) and last - 1 in words and not NOT_BARE.fullmatch(run[-2].lower):
+        return last - 1
+    return last if ends and not NOT_BARE.fullmatch(run[last].lower) else len(run)
 
 
 def analyse(text: str) -> Analysis:
@@ -244,19 +266,15 @@ def _ending(text: str) -> tuple[str, str]:
 
 
 def _with_context(text: str, phrases: list[Phrase]) -> str:
-    if not phrases:
-        return text
     body, mark = _ending(text)
-    return f"{body} ({', '.join(p.text for p in phrases)}){mark}"
+    return f"{body} ({', '.join(p.text for p in phrases)}){mark}" if phrases else text
 
 
 def _as_reference(phrase: Phrase, at_start: bool) -> str:
     """A phrase as it reads in another sentence: "A civil nuclear deal" -> "the civil nuclear deal"."""
-    words = phrase.text.split(" ", 1)
-    if words[0].lower() in ("a", "an") and len(words) > 1:
-        return ("The " if at_start else "the ") + words[1]
-    if words[0] == "The" and not at_start:
-        return "the " + words[1] if len(words) > 1 else phrase.text
+    first, _, rest = phrase.text.partition(" ")
+    if rest and (first.lower() in ("a", "an") or (first == "The" and not at_start)):
+        return ("The " if at_start else "the ") + rest
     return phrase.text
 
 
@@ -289,8 +307,20 @@ class FollowUpResolver:
         return resolution
 
     def rewrite(self, question: str, previous: str | None, previous_answer: str | None = None) -> Resolution:
-        """The standalone form of `question` given the previous (already standalone) user question."""
+        """The standalone form of `question` given the previous (already standalone) user question.
+
+        A rewrite that would not read as a question (a dangling article, "and" or hyphen, a doubled article) falls back
+        to the user's own words with the previous question's phrases in parentheses: rule "fallback".
+        """
         question = " ".join(question.split())
+        resolution = self._rewrite(question, previous, previous_answer)
+        if not DANGLING.search(resolution.standalone) or DANGLING.search(question):
+            return resolution
+        core = strip_connective(question)
+        phrases = self._context(analyse(previous or ""), exclude=None, present=core)
+        return Resolution(question, _capitalize(_with_context(core, phrases)), "fallback")
+
+    def _rewrite(self, question: str, previous: str | None, previous_answer: str | None) -> Resolution:
         if not previous:
             return Resolution(question, question, "first-turn")
         before = analyse(previous)
@@ -309,6 +339,7 @@ class FollowUpResolver:
         lowered = [t.lower for t in tokens]
         own_phrases = noun_phrases(core, tokens)
         own_names = [p for p in own_phrases if p.capitalized]
+        lone_phrase = len(own_phrases) == 1 and own_phrases[0].text == _ending(core)[0]  # "And the mayor?"
         years = [t for t in tokens if YEAR.match(t.text)]
         content_words = [t for t in tokens if t.lower not in NOT_CONTENT]
         clause = any(w in AUXILIARIES or w in QUESTION_WORDS for w in lowered)
@@ -320,7 +351,7 @@ class FollowUpResolver:
             return Resolution(question, self._swap_question_word(core, before), "question-word")
 
         # 2. Topic switch: "What about the city tramway?", "And in 2018?"
-        if led and tokens and not clause and not self._pronouns(tokens) and (own_names or years):
+        if led and tokens and not clause and not self._pronouns(tokens) and (own_names or years or lone_phrase):
             return Resolution(question, self._substitute(core, own_phrases, years, before), "substitution")
 
         # 3. Personal pronouns.
@@ -347,9 +378,8 @@ class FollowUpResolver:
         seen: set[str] = set()
         for phrase in sorted(before.phrases, key=lambda p: -len(p.content)) + before.context:
             key = " ".join(phrase.content)
-            if phrase is exclude or key in seen or set(phrase.content) <= present_words:
-                continue
-            if exclude is not None and set(phrase.content) <= set(exclude.content):
+            if phrase is exclude or key in seen or set(phrase.content) <= present_words or (
+                    exclude is not None and set(phrase.content) <= set(exclude.content)):
                 continue
             seen.add(key)
             chosen.append(phrase)
@@ -357,19 +387,10 @@ class FollowUpResolver:
 
     @staticmethod
     def _pronouns(tokens: list[Token]) -> list[int]:
-        found = []
-        for i, token in enumerate(tokens):
-            word = token.lower
-            if word not in PERSONAL_PRONOUNS and word not in POSSESSIVE_PRONOUNS:
-                continue
-            if word == "it":
-                after = [t.lower for t in tokens[i + 1:i + 3]]
-                before_word = tokens[i - 1].lower if i else ""
-                if (after[:1] in (["is"], ["was"]) and after[1:] and after[1] in DUMMY_IT_FOLLOWERS) or (
-                        before_word in ("is", "was") and after[:1] and after[0] in DUMMY_IT_FOLLOWERS):
-                    continue
-            found.append(i)
-        return found
+        words = ["", *(t.lower for t in tokens), "", ""]
+        return [j - 1 for j, word in enumerate(words) if (word in PERSONAL_PRONOUNS or word in POSSESSIVE_PRONOUNS)
+                and not (word == "it" and ((words[j + 1] in ("is", "was") and words[j + 2] in DUMMY_IT_FOLLOWERS)
+                                           or (words[j - 1] in ("is", "was") and words[j + 1] in DUMMY_IT_FOLLOWERS)))]
 
     def _replace_pronoun(self, text: str, tokens: list[Token], before: Analysis) -> tuple[str, Phrase] | None:
         positions = self._pronouns(tokens)
@@ -386,36 +407,25 @@ class FollowUpResolver:
         if focus is None:
             return None
         reference = _as_reference(focus, at_start=i == 0)
-        possessive = token.lower in POSSESSIVE_PRONOUNS and not (
-            token.lower == "her" and (i + 1 >= len(tokens) or tokens[i + 1].lower in BREAKERS))
-        if possessive:
+        if token.lower in POSSESSIVE_PRONOUNS and not (
+                token.lower == "her" and (i + 1 >= len(tokens) or tokens[i + 1].lower in BREAKERS)):
             reference += "'" if reference.endswith("s") else "'s"
         return text[:token.start] + reference + text[token.end:], focus
 
     @staticmethod
     def _demonstrative(tokens: list[Token]) -> bool:
         """A "this"/"that" pointing back ("Who paid for that?", "that agreement"), not "... true that Norway ..."."""
-        for i, token in enumerate(tokens):
-            if token.lower not in DEMONSTRATIVES:
-                continue
-            following = tokens[i + 1] if i + 1 < len(tokens) else None
-            if following is None or following.lower in AUXILIARIES or following.lower in PREPOSITIONS:
-                return True
-            if not following.capitalized and following.lower not in BREAKERS:
-                return True
-        return False
+        return any(token.lower in DEMONSTRATIVES and (
+            following is None or following.lower in AUXILIARIES or following.lower in PREPOSITIONS
+            or (not following.capitalized and following.lower not in BREAKERS))
+            for token, following in zip(tokens, [*tokens[1:], None]))
 
     @staticmethod
     def _locative_there(tokens: list[Token]) -> bool:
         """"there" meaning a place ("Who lives there?"), not "Is there ...?" or "there are"."""
-        for i, token in enumerate(tokens):
-            if token.lower != "there":
-                continue
-            previous = tokens[i - 1].lower if i else ""
-            following = tokens[i + 1].lower if i + 1 < len(tokens) else ""
-            if previous not in AUXILIARIES and following not in AUXILIARIES:
-                return True
-        return False
+        words = ["", *(t.lower for t in tokens), ""]
+        return any(word == "there" and words[j - 1] not in AUXILIARIES and words[j + 1] not in AUXILIARIES
+                   for j, word in enumerate(words))
 
     @staticmethod
     def _swap_question_word(core: str, before: Analysis) -> str:
@@ -425,9 +435,11 @@ class FollowUpResolver:
         j = 0
         while j < len(tokens) and tokens[j].lower in PREPOSITIONS:
             j += 1
-        if j < len(tokens) and tokens[j].lower in QUESTION_WORDS:
+        # "How much did X cost?" + "And where?": no question word can take the place of "how much".
+        measure = j + 1 < len(tokens) and tokens[j].lower == "how" and tokens[j + 1].lower in HOW_MODIFIERS
+        if j < len(tokens) and tokens[j].lower in QUESTION_WORDS and not measure:
             j += 1
-            while j < len(tokens) and (tokens[j].lower in HOW_MODIFIERS or tokens[j].lower in QUESTION_NOUNS):
+            while j < len(tokens) and tokens[j].lower in QUESTION_NOUNS:
                 j += 1
             rest = before.text[tokens[j].start:] if j < len(tokens) else ""
         elif tokens and tokens[0].lower in AUXILIARIES:
@@ -443,14 +455,13 @@ class FollowUpResolver:
     def _substitute(core: str, own_phrases: list[Phrase], years: list[Token], before: Analysis) -> str:
         """Ask the previous question again about the new entity or year."""
         body, mark = _ending(before.text)
-        names = [p for p in own_phrases if p.capitalized and not all(YEAR.match(w) for w in p.content)]
+        names = [p for p in own_phrases if not all(YEAR.match(w) for w in p.content)]
         if names:
             new = max(names, key=lambda p: len(p.content))
             focus = before.focus
             if focus is not None:
-                at_start = focus.position == 0
-                reference = _as_reference(new, at_start) if new.text.split(" ", 1)[0].lower() in DETERMINERS \
-                    else new.text
+                reference = _as_reference(new, focus.position == 0) if new.text.split(" ", 1)[0].lower() in \
+                    DETERMINERS else new.text
                 body = body[:focus.position] + reference + body[focus.position + len(focus.text):]
             else:
                 body = f"{body} ({new.text})"
@@ -458,17 +469,14 @@ class FollowUpResolver:
             year = years[-1].text
             old_years = [t for t in tokenize(body) if YEAR.match(t.text)]
             if old_years:
-                last = old_years[-1]
-                body = body[:last.start] + year + body[last.end:]
-            elif not names:
-                phrase, _ = _ending(core)
-                has_preposition = re.match(r"(in|during|since|after|before|by|until)\b", phrase, re.IGNORECASE)
-                preposition = "" if has_preposition else "in "
+                body = body[:old_years[-1].start] + year + body[old_years[-1].end:]
+            else:
+                phrase = year if names else _ending(core)[0]
+                preposition = "" if re.match(r"(in|during|since|after|before|by|until)\b", phrase, re.I) else "in "
                 body = f"{body} {preposition}{phrase}"
         return _capitalize(body) + mark
 
 
 def _role_content(message: Any) -> tuple[str, str]:
-    if isinstance(message, Mapping):
-        return str(message.get("role", "")), str(message.get("content", "") or "")
-    return str(getattr(message, "role", "")), str(getattr(message, "content", "") or "")
+    get = message.get if isinstance(message, Mapping) else lambda name, default: getattr(message, name, default)
+    return str(get("role", "")), str(get("content", "") or "")
