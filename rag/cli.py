@@ -1,4 +1,4 @@
-"""Command line: rag index | ask | serve | eval."""
+"""Command line: rag index | ask | serve | eval | feedback export."""
 
 from __future__ import annotations
 
@@ -60,6 +60,10 @@ def _serve(args: argparse.Namespace) -> int:
     # Loaded before the server starts, so a missing or damaged index is one line and exit code 2 (main), not a
     # traceback from inside the server's start-up.
     pipeline = QAPipeline(settings)
+    served = settings.model_copy(update={"host": host, "port": port})
+    print(f"Kizuna: {len(pipeline.documents)} documents; the chat page at {served.base_url}/, the API reference at "
+          f"{served.base_url}/docs\nEmbed the widget: <script src=\"{served.base_url}/widget.js\" "
+          f"data-api=\"{served.base_url}\"></script>", flush=True)
     if settings.workers == 1:
         run(create_app(pipeline), host, port)
     else:  # each worker process builds its own app and pipeline from the same settings
@@ -72,6 +76,19 @@ def _eval(args: argparse.Namespace) -> int:
     from rag.evaluation import main as evaluate
 
     return evaluate(args)
+
+
+def _feedback_export(args: argparse.Namespace) -> int:
+    from rag.feedback import FeedbackStore
+
+    store = FeedbackStore(Path(args.data) if args.data else get_settings().resolved_data_dir)
+    try:
+        counts = store.export_gold(Path(args.out), args.split)
+    finally:
+        store.close()
+    superseded = f" ({counts.superseded} earlier verdicts on the same questions left out)" if counts.superseded else ""
+    print(f"{counts.answers} answers, {counts.review} for review → {args.out}{superseded}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--index-dir", help="index for --squad/--beir (default reports/bench-index/<name>/; "
                                               "never index/)")
     evaluate.set_defaults(run=_eval)
+
+    feedback = commands.add_parser("feedback", help="users' verdicts on answers (POST /feedback)")
+    actions = feedback.add_subparsers(dest="action", required=True)
+    export = actions.add_parser("export", help="write them as gold JSONL for rag eval --gold",
+                                description="Helpful answers become gold answers; unhelpful or "
+                                            'withheld ones become lines marked "review": true, which rag eval '
+                                            "skips. The latest verdict on a question wins.")
+    export.add_argument("--out", required=True, help="the gold JSONL file to write")
+    export.add_argument("--data", help="where the feedback is kept (default: RAG_DATA_DIR or <index>-data/)")
+    export.add_argument("--split", choices=("test", "dev"), default="test",
+                        help="the split the lines are marked with: test (default) to measure with rag eval, dev to "
+                             "refit the confidence on them (make calibrate GOLD=FILE)")
+    export.set_defaults(run=_feedback_export)
     return parser
 
 

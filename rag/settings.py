@@ -73,11 +73,18 @@ class Settings(BaseSettings):
     reader_passages: int = Field(2, ge=1, le=50)
     reader_threads: int = Field(2, ge=1, le=64)
 
+    # The chat page's empty state: one line on what the collection is, and the example questions it offers (a
+    # JSON list; empty: the questions the collection answers best, drawn from its documents by rag.examples).
+    collection_description: str | None = None
+    example_questions: list[str] = []
+
     host: str = "127.0.0.1"
     port: int = 8000
     # Server processes; each loads its own models and index (bench/bench_load.py measured 1 and 2 on 2 cores).
     workers: int = Field(1, ge=1, le=32)
-    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    # Origins allowed to call the API from a browser (pages embedding the widget). None: the service's own origin,
+    # http://RAG_HOST:RAG_PORT, and the same port on localhost and 127.0.0.1.
+    cors_origins: list[str] | None = None
     # Host headers the server answers (others get 400), so a DNS-rebinding page cannot read the documents through
     # a browser; add the names the service is reached by when it is exposed. The host it binds to is added.
     allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]"]
@@ -98,6 +105,18 @@ class Settings(BaseSettings):
     # Token buckets: writes per key, questions (/ask, /chat, /search) per client address; 0 turns one off.
     write_rate_per_minute: float = Field(60, ge=0)
     ask_rate_per_minute: float = Field(0, ge=0)
+
+    @property
+    def base_url(self) -> str:
+        """Where the service is reached; a wildcard bind address is reached on loopback."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{self.port}"
+
+    @property
+    def resolved_cors_origins(self) -> list[str]:
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return list(dict.fromkeys([self.base_url, f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]))
 
     @property
     def resolved_data_dir(self) -> Path:

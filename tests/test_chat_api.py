@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from rag.api import create_app
+from rag.pipeline import QAPipeline
 from tests.conftest import assert_citations_exact
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "rag" / "web"
@@ -44,7 +47,7 @@ def test_follow_up_is_resolved_and_answered(answering_client, documents):
     assert response.status_code == 200
     body = response.json()
     assert body["question"] == "Who financed it?"
-    assert body["standalone_question"] == "Who financed the Delhi Metro?"
+    assert body["standalone_question"] == "Who financed the Delhi Metro?" and body["show_rewrite"] is True
     assert body["answer"] is not None
     assert "Japanese official loans" in body["sentence"]["text"]
     assert body["citations"][0]["doc_id"] == "delhi-metro"
@@ -58,6 +61,13 @@ def test_the_issue_example_and_when_was_it_signed(client, documents):
     assert body["citations"][0]["doc_id"] == "kyoto-varanasi"
     assert "30 August 2014" in body["sentence"]["text"]
     assert_citations_exact(body, documents)
+
+
+def test_search_terms_carried_over_are_not_shown_as_the_question(client):
+    body = chat(client, "How long is the Mumbai-Ahmedabad High-Speed Rail line?", "About 508 kilometres.",
+                "And when?").json()
+    assert body["standalone_question"] == "When (the Mumbai-Ahmedabad High-Speed Rail line)?"
+    assert body["show_rewrite"] is False and body["question"] == "And when?"
 
 
 def test_a_single_question_is_answered_like_ask(client):
@@ -74,7 +84,7 @@ def test_no_answer_has_the_ask_shape(client):
     assert body["answer"] is None and body["sentence"] is None and body["citations"] == []
     assert body["message"]
     assert set(body) >= {"question", "answer", "confidence", "message", "sentence", "citations", "passages",
-                         "took_ms", "standalone_question"}
+                         "took_ms", "standalone_question", "show_rewrite"}
 
 
 def test_top_k_and_filters_are_passed_on(client):
@@ -116,7 +126,7 @@ def test_malformed_json_is_a_400(client):
 # -- CORS: the widget calls the API from other sites -----------------------------------------------------------------
 
 def test_cors_preflight_allowed_origin(client, tiny_settings):
-    origin = tiny_settings.cors_origins[0]
+    origin = tiny_settings.resolved_cors_origins[0]
     response = client.options("/chat", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
                                                 "Access-Control-Request-Headers": "content-type"})
     assert response.status_code == 200
@@ -133,7 +143,7 @@ def test_cors_preflight_refused_for_other_origins(client):
 
 
 def test_cors_headers_only_for_allowed_origins(client, tiny_settings):
-    origin = tiny_settings.cors_origins[0]
+    origin = tiny_settings.resolved_cors_origins[0]
     allowed = client.post("/chat", json={"messages": [{"role": "user", "content": "Who financed the Delhi Metro?"}]},
                           headers={"Origin": origin})
     assert allowed.headers["access-control-allow-origin"] == origin
@@ -178,3 +188,14 @@ def test_the_front_end_never_inserts_html():
         source = path.read_text(encoding="utf-8")
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser", "eval("):
             assert sink not in source, f"{path.name} uses {sink}"
+
+
+def test_cors_default_follows_the_host_and_port_served(tiny_settings, encoder):
+    settings = tiny_settings.model_copy(update={"host": "127.0.0.1", "port": 9123})
+    assert settings.resolved_cors_origins == ["http://127.0.0.1:9123", "http://localhost:9123"]
+    app = create_app(QAPipeline(settings, encoder))
+    with TestClient(app, base_url="http://127.0.0.1:9123") as moved:
+        def preflight(origin):
+            return moved.options("/chat", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        assert preflight("http://localhost:9123").headers.get("access-control-allow-origin") == "http://localhost:9123"
+        assert "access-control-allow-origin" not in preflight("http://127.0.0.1:8000").headers

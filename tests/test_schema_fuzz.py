@@ -19,10 +19,12 @@ from tests.live_server import serve
 EXAMPLES_PER_OPERATION = 150  # 10 operations: over 1,000 cases
 UPLOADS = ["--include-operation-id", "add_document_documents_post",
            "--include-operation-id", "replace_document_documents__doc_id__put"]
+FEEDBACK = ["--include-operation-id", "add_feedback_feedback_post"]
 RUNS = {
-    "every operation but /chat and uploads, every check": [
+    "every operation but /chat, uploads and POST /feedback, every check": [
         "--exclude-path", "/chat", "--exclude-operation-id", "add_document_documents_post",
-        "--exclude-operation-id", "replace_document_documents__doc_id__put"],
+        "--exclude-operation-id", "replace_document_documents__doc_id__put",
+        "--exclude-operation-id", "add_feedback_feedback_post"],
     # JSON Schema cannot say that the last message must be the user's, so a conversation that ends with an
     # assistant turn fits the schema and is still, rightly, a 422: /chat runs every other check.
     "/chat, every check but the acceptance of schema-valid input": [
@@ -30,6 +32,9 @@ RUNS = {
     # Nor can it say what a file must hold: a schema-valid upload of PNG bytes is, rightly, a 422.
     "uploads, every check but the acceptance of schema-valid input": [
         *UPLOADS, "--exclude-checks", "positive_data_acceptance"],
+    # Nor that a feedback's doc_id must be in the collection and its span hold the answer.
+    "POST /feedback, every check but the acceptance of schema-valid input": [
+        *FEEDBACK, "--exclude-checks", "positive_data_acceptance"],
 }
 
 

@@ -16,8 +16,10 @@ from starlette.routing import Match, Route
 
 from rag import __version__
 from rag.api.middleware import LimitsMiddleware, Metrics, ObservabilityMiddleware, access_log
-from rag.api.routers import ask, chat, documents, health, metrics, search, web
+from rag.api.routers import ask, chat, collection, documents, feedback, health, metrics, search, web
 from rag.api.security import RateLimiter
+from rag.examples import ExampleQuestions
+from rag.feedback import FeedbackStore
 from rag.pipeline import QAPipeline
 from rag.settings import Settings, get_settings
 
@@ -65,9 +67,10 @@ def _state_limits(schema: dict, settings: Settings) -> dict:
         properties = components.get(name, {}).get("properties", {})
         if "top_k" in properties:
             properties["top_k"]["anyOf"] = [top_k, {"type": "null"}]
-    question = components.get("AskRequest", {}).get("properties", {}).get("question")
-    if question is not None:
-        question.update(minLength=1, maxLength=settings.max_question_chars, pattern=QUESTION_PATTERN)
+    for name in ("AskRequest", "FeedbackIn"):
+        question = components.get(name, {}).get("properties", {}).get("question")
+        if question is not None:
+            question.update(minLength=1, maxLength=settings.max_question_chars, pattern=QUESTION_PATTERN)
     for parameter in schema.get("paths", {}).get("/search", {}).get("get", {}).get("parameters", []):
         if parameter["name"] == "q":
             parameter["schema"].update(minLength=1, maxLength=settings.max_question_chars, pattern=QUESTION_PATTERN)
@@ -107,7 +110,12 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
         if getattr(app.state, "pipeline", None) is None:
             app.state.pipeline = QAPipeline(settings)
         metrics_registry.describe_index(app.state.pipeline.index.manifest)
+        # Worked out in the background, so the chat page's first load rarely waits for them.
+        app.state.examples.warm_up(app.state.pipeline)
+        # One store per app; its connection opens with the first verdict and closes at shutdown.
+        app.state.feedback = FeedbackStore(app.state.pipeline.settings.resolved_data_dir)
         yield
+        app.state.feedback.close()
 
     # /docs is served from the installed swagger-ui-bundle (rag.api.routers.web), not a CDN; ReDoc would need one.
     app = FastAPI(title="Kizuna", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -116,6 +124,7 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     app.state.metrics = metrics_registry
     app.state.write_limiter = RateLimiter(settings.write_rate_per_minute, "writes for this API key")
     app.state.ask_limiter = RateLimiter(settings.ask_rate_per_minute, "questions from this client")
+    app.state.examples = ExampleQuestions(settings.example_questions)
     default_openapi = app.openapi
 
     def openapi() -> dict:
@@ -128,7 +137,7 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     hosts = [*settings.allowed_hosts, *([settings.host] if settings.host not in ("0.0.0.0", "::") else [])]
     # Each one added wraps those before it: observability is outermost, so every response gets its request id and
     # nosniff, a 400 for a foreign host or a 413 included.
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+    app.add_middleware(CORSMiddleware, allow_origins=settings.resolved_cors_origins,
                        allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID", "Retry-After"])
@@ -141,6 +150,6 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (ask, chat, search, documents, health, metrics, web):
+    for module in (ask, chat, search, collection, documents, feedback, health, metrics, web):
         app.include_router(module.router)
     return app

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 # C0 controls but tab, newline and carriage return; DEL; and UTF-16 surrogates, which JSON's \\uD800 escapes can
 # smuggle into a string although no Unicode text holds one alone (they reached the tokenizer as a 500).
@@ -167,6 +167,16 @@ class Health(BaseModel):
     skipped: list[SkippedFile] = Field(description="corpus files left out of the index, with the reason")
 
 
+class CollectionOut(BaseModel):
+    """What the chat page's empty state says about the collection."""
+    description: str | None = Field(description="RAG_COLLECTION_DESCRIPTION, when set")
+    documents: int
+    chunks: int
+    titles: list[str] = Field(description="document titles, at most 100, in the collection's order")
+    examples: list[str] = Field(description="questions to try: RAG_EXAMPLE_QUESTIONS, or those the collection "
+                                            "answers most confidently among the ones its documents ask")
+
+
 class ErrorOut(BaseModel):
     error: str
     detail: list[dict] | None = None
@@ -224,3 +234,59 @@ class ChatRequest(BaseModel):
 class ChatResponse(AskResponse):
     standalone_question: str = Field(..., description="The question actually searched: the last user message with "
                                                       "the earlier turns' entities and terms carried over.")
+    show_rewrite: bool = Field(..., description="Whether standalone_question reads as a question to show the user; "
+                                                "false when it is the user's words with search terms carried over "
+                                                "in parentheses, for retrieval only")
+
+
+# -- /feedback ---------------------------------------------------------------------------------------------------------
+
+MAX_FEEDBACK_ANSWER_CHARS = 10_000
+MAX_FEEDBACK_COMMENT_CHARS = 2_000
+# The bound before the validator, so the OpenAPI schema says "minimum" (after it, pydantic can only write "ge").
+Offset = Annotated[int, Field(ge=0), BeforeValidator(_whole_number)]
+
+
+class FeedbackIn(BaseModel):
+    """A user's verdict on one answer of /ask or /chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: PlainText = Field(..., description="The question asked (not empty; at most RAG_MAX_QUESTION_CHARS).")
+    answer: PlainText | None = Field(..., min_length=1, max_length=MAX_FEEDBACK_ANSWER_CHARS,
+                                     description="The answer given, verbatim; null when the service withheld one.")
+    helpful: StrictBool
+    comment: PlainText | None = Field(None, max_length=MAX_FEEDBACK_COMMENT_CHARS)
+    doc_id: DocId | None = Field(None, description="The document the answer was cited from (in the collection).")
+    start: Offset | None = Field(None, description="The answer's start offset in doc_id's text.")
+    end: Offset | None = Field(None, description="Its end offset (exclusive): text[start:end] == answer.")
+
+    @model_validator(mode="after")
+    def _span(self) -> FeedbackIn:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("start and end go together: give both or neither")
+        if self.start is not None:
+            if self.end < self.start:
+                raise ValueError(f"end ({self.end}) is before start ({self.start})")
+            if self.doc_id is None or self.answer is None:
+                raise ValueError("start and end locate the answer in a document: they need doc_id and answer")
+        return self
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    question: str
+    answer: str | None
+    helpful: bool
+    comment: str | None
+    doc_id: str | None
+    start: int | None
+    end: int | None
+    created_at: str = Field(..., description="When it was stored (UTC, ISO 8601).")
+
+
+class FeedbackList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    feedback: list[FeedbackOut] = Field(..., description="Newest first.")

@@ -3,7 +3,8 @@
 A gold line is {"id", "question", "answers", "doc_ids"?, "kind"?, "split"?}. No answers means unanswerable.
 No doc_ids means a retrieved passage is relevant when it contains one of the answers. "split" is "dev" (what
 tuning and calibration may look at) or "test" (frozen: reported only); in a file that marks splits, a line
-without one belongs to neither and is read only when every split is asked for.
+without one belongs to neither and is read only when every split is asked for. A line marked "review": true
+(feedback nobody has judged yet, from `rag feedback export`) is no gold: it is skipped, and counted.
 """
 
 from __future__ import annotations
@@ -59,17 +60,26 @@ class Plan:
 def read_gold(path: Path, limit: int | None = None, split: str = "all") -> list[GoldQuestion]:
     """The first `limit` questions of one split ("all": every line). A file that marks no split at all is read
     whole whatever the split asked (a user's own gold file); the questions then say split None."""
+    return read_gold_file(path, limit, split)[0]
+
+
+def read_gold_file(path: Path, limit: int | None = None, split: str = "all") -> tuple[list[GoldQuestion], int]:
+    """read_gold's questions, and how many lines it skipped as marked for review."""
     path = Path(path)
     if not path.is_file():
         raise EvaluationError(f"gold file not found: {path}")
     questions: list[GoldQuestion] = []
     seen: set[str] = set()
+    review = 0
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
+                if isinstance(row, dict) and row.get("review") is True:
+                    review += 1
+                    continue
                 question = GoldQuestion(
                     id=str(row["id"]), question=str(row["question"]),
                     answers=[str(a) for a in row.get("answers") or []],
@@ -90,8 +100,9 @@ def read_gold(path: Path, limit: int | None = None, split: str = "all") -> list[
     questions = questions[:limit]
     if not questions:
         raise EvaluationError(f"no questions in {path}" + (f" with split {split!r} (use --split all)"
-                                                           if split != "all" else ""))
-    return questions
+                                                           if split != "all" else "")
+                              + (f"; {review} lines marked for review skipped" if review else ""))
+    return questions, review
 
 
 def retrieval_scores(ranking: list[str], relevant: set[str], cutoffs: Iterable[int], by_doc_ids: bool) -> dict:

@@ -159,7 +159,7 @@ def report_dir(args: argparse.Namespace, benchmark: str) -> Path:
 
 
 def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> dict[str, Any]:
-    questions = g.read_gold(Path(args.gold), args.limit, args.split)
+    questions, for_review = g.read_gold_file(Path(args.gold), args.limit, args.split)
     # A gold file of one's own without splits is read whole (read_gold), and reported as not held out.
     split = args.split if any(q.split for q in questions) else "all"
     plan = g.Plan(cutoffs=_cutoffs(GOLD_RANK_KS, args.top_k, keep_above_top_k=False),
@@ -168,9 +168,11 @@ def run_gold(args: argparse.Namespace, settings: Settings, thresholds: dict) -> 
     try:
         notes = [f"Split: {split}" + (" (held out: never used for tuning or calibration)." if split == "test"
                                      else " (not held out: tuning and calibration may have used these questions).")]
+        if for_review:
+            notes.append(f'{for_review} lines marked "review": true (feedback not judged yet) were skipped.')
         return run_questions_benchmark("gold", str(args.gold), client, questions, plan,
                                        report_dir(args, "gold"), thresholds, notes + GOLD_NOTES, args.progress,
-                                       extra={"split": split})
+                                       extra={"split": split, "skipped_for_review": for_review})
     finally:
         client.close()
 
@@ -314,6 +316,8 @@ def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
     shown = ", ".join(f"{k} {report._fmt(overall[k])}" for k in SUMMARY_KEYS if overall.get(k) is not None)
     print(f"{payload['benchmark']}: {overall.get('questions', overall.get('queries'))} questions in "
           f"{payload['seconds']:.1f} s — {shown}")
+    if payload.get("skipped_for_review"):
+        print(f'skipped {payload["skipped_for_review"]} lines marked "review": true (feedback to judge, not gold)')
     print(f"wrote {out / 'metrics.json'}, {out / 'report.md'} and plots")
     if overall.get("errors"):
         print(f"warning: {overall['errors']} requests failed; see questions.jsonl", file=sys.stderr)

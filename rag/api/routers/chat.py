@@ -27,4 +27,4 @@ def chat(body: ChatRequest, request: Request, pipeline: AskerDep) -> ChatRespons
     answer = pipeline.ask(resolution.standalone, top_k, filters)
     response = answer_response(request, pipeline, resolution.standalone, answer, body.filters, started)
     return ChatResponse(**response.model_dump(exclude={"question"}), question=resolution.question,
-                        standalone_question=resolution.standalone)
+                        standalone_question=resolution.standalone, show_rewrite=resolution.readable)
