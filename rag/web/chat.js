@@ -80,6 +80,21 @@
     }
   }
 
+  /** The clipboard API where the page may use it (a secure context), else a selected textarea and copy. */
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return new Promise(function (resolve, reject) {
+      var area = h("textarea", {class: "kz-visually-hidden", readonly: true, "aria-hidden": "true"});
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      area.remove();
+      if (copied) resolve(); else reject(new Error("copy refused"));
+    });
+  }
+
   /** "#doc=...&start=..&end=..[&astart=..&aend=..]" for a citation; the answer part is highlighted inside it. */
   function citationHash(citation, answer) {
     var params = new URLSearchParams();
@@ -143,9 +158,12 @@
         "Answers are quoted from the documents. Follow-up questions such as \u201cAnd when was it signed?\u201d work."));
     this.log = h("ol", {class: "kz-log", "aria-label": "Conversation"});
     this.announcer = h("div", {class: "kz-visually-hidden", role: "status", "aria-live": "polite", "aria-atomic": "true"});
-    this.scroller = h("div", {class: "kz-scroller"},
-      h("p", {class: "kz-intro"}, "Ask a question about the documents. Each answer quotes a sentence and links to its sources."),
-      this.log);
+    this.about = h("div", {class: "kz-about"});
+    this.examples = h("ul", {class: "kz-examples", "aria-label": "Example questions"});
+    this.intro = h("div", {class: "kz-intro"},
+      h("p", {class: "kz-intro-text"}, "Ask a question about the documents. Each answer quotes a sentence and links to its sources."),
+      this.about, this.examples);
+    this.scroller = h("div", {class: "kz-scroller"}, this.intro, this.log);
     this.newButton = h("button", {class: "kz-button kz-secondary kz-new", type: "button",
       onclick: function () { self.reset(); }}, "New conversation");
     this.chat = h("section", {class: "kz-chat", "aria-label": "Chat"},
@@ -159,6 +177,7 @@
     this.docView = h("section", {class: "kz-docview", "aria-labelledby": id + "-doc-title", hidden: true},
       h("div", {class: "kz-doc-head"}, this.backButton, this.docTitle, this.docMeta), this.docText);
 
+    this.loadCollection();
     this.root.classList.add("kz-app", this.mode === "widget" ? "kz-embedded" : "kz-page");
     this.root.appendChild(this.chat);
     this.root.appendChild(this.docView);
@@ -183,6 +202,7 @@
   Chat.prototype.reset = function () {
     this.messages = [];
     this.log.textContent = "";
+    this.intro.hidden = false;
     this.announce("New conversation.");
     this.input.focus();
   };
@@ -198,14 +218,42 @@
     this.scroller.scrollTop = this.scroller.scrollHeight;
   };
 
+  /** The empty state: what the collection is (GET /collection) and example questions that ask when clicked. */
+  Chat.prototype.loadCollection = function () {
+    var self = this;
+    this.request("GET", "/collection").then(function (collection) {
+      var size = collection.documents + (collection.documents === 1 ? " document" : " documents");
+      self.about.textContent = "";
+      if (collection.description) self.about.appendChild(h("span", {class: "kz-description"}, collection.description));
+      var titles = collection.titles || [];
+      self.about.appendChild(titles.length ? h("details", {class: "kz-titles"},
+        h("summary", null, size + " in the collection"),
+        h("ul", null, titles.map(function (t) { return h("li", null, t); }),
+          collection.documents > titles.length ? h("li", null, "\u2026") : null)) : h("span", null, size + "."));
+      self.examples.textContent = "";
+      (collection.examples || []).forEach(function (question) {
+        self.examples.appendChild(h("li", null, h("button", {class: "kz-button kz-secondary kz-example", type: "button",
+          onclick: function () { self.ask(question); }}, question)));
+      });
+      if (collection.examples && collection.examples.length) {
+        self.examples.insertAdjacentElement("beforebegin", h("p", {class: "kz-examples-title"}, "Try one of these:"));
+      }
+    }).catch(function () { /* the empty state is a courtesy: the chat works without it */ });
+  };
+
   Chat.prototype.submit = function () {
     var question = this.input.value.trim();
-    if (!question || this.pending) {
-      if (!question) this.input.focus();
-      return;
+    if (!question) this.input.focus();
+    else if (!this.pending) {
+      this.input.value = "";
+      this.ask(question);
     }
+  };
+
+  Chat.prototype.ask = function (question) {
+    if (this.pending) return;
     var self = this;
-    this.input.value = "";
+    this.intro.hidden = true;
     this.messages.push({role: "user", content: question});
     this.log.appendChild(h("li", {class: "kz-turn kz-user"},
       h("span", {class: "kz-visually-hidden"}, "You asked: "), h("p", {class: "kz-bubble"}, question)));
@@ -291,6 +339,13 @@
       card.appendChild(h("p", {class: "kz-no-answer-title"}, h("strong", null, "No answer.")));
       card.appendChild(h("p", {class: "kz-no-answer-message"},
         answer.message || "The documents do not answer this question."));
+      var closest = (answer.passages || [])[0];
+      if (closest) {
+        card.appendChild(h("div", {class: "kz-closest"},
+          h("p", {class: "kz-closest-title"}, "Closest passage, not an answer:"),
+          h("blockquote", {class: "kz-quote kz-closest-text"}, closest.text),
+          this.renderSources({citations: [closest], answer: null})));
+      }
     } else {
       card.appendChild(this.renderQuote(answer));
       var fill = h("span", {class: "kz-meter-fill"});
@@ -300,10 +355,55 @@
         h("span", {class: "kz-meter", "aria-hidden": "true"}, fill)));
       card.appendChild(this.renderSources(answer));
     }
-    if (answer.standalone_question && answer.standalone_question !== answer.question) {
+    // A rewrite that reads as a question is shown; search terms carried over in parentheses are for retrieval
+    // only, and the user's own words stand.
+    if (answer.show_rewrite && answer.standalone_question && answer.standalone_question !== answer.question) {
       card.appendChild(h("p", {class: "kz-searched"}, "Searched for: ", h("q", null, answer.standalone_question)));
     }
+    card.appendChild(this.renderActions(answer));
     return item;
+  };
+
+  /** Copy (answers only) and a helpful / not helpful verdict, sent to POST /feedback once. */
+  Chat.prototype.renderActions = function (answer) {
+    var self = this;
+    var bar = h("div", {class: "kz-actions"});
+    var status = h("span", {class: "kz-action-status", role: "status"});
+    if (answer.answer !== null && answer.answer !== undefined) {
+      var sentence = quoted(answer);
+      var copy = h("button", {class: "kz-button kz-secondary kz-copy", type: "button", onclick: function () {
+        var text = (sentence ? sentence.text : String(answer.answer)) +
+          (sentence ? "\n\u2014 " + (sentence.title || sentence.doc_id) + " (" + sentence.doc_id + ")" : "");
+        copyText(text).then(function () { status.textContent = "Copied."; },
+          function () { status.textContent = "Could not copy: select the quote instead."; });
+      }}, "Copy answer");
+      bar.appendChild(copy);
+    }
+    var verdict = h("span", {class: "kz-verdict", role: "group", "aria-label": "Was this answer helpful?"});
+    function send(helpful) {
+      var span = answer.answer_span;
+      var body = {question: answer.standalone_question || answer.question, answer: answer.answer === undefined ? null : answer.answer,
+        helpful: helpful};
+      if (span && answer.answer !== null) { body.doc_id = span.doc_id; body.start = span.start; body.end = span.end; }
+      buttons.forEach(function (b) { b.disabled = true; });
+      self.request("POST", "/feedback", body).then(function () {
+        (helpful ? up : down).setAttribute("aria-pressed", "true");
+        status.textContent = "Thanks, your feedback was recorded.";
+      }, function (error) {
+        buttons.forEach(function (b) { b.disabled = false; });
+        status.textContent = "Feedback not sent: " + error.message;
+      });
+    }
+    var up = h("button", {class: "kz-button kz-secondary kz-helpful", type: "button", "aria-pressed": "false",
+      onclick: function () { send(true); }}, "Helpful");
+    var down = h("button", {class: "kz-button kz-secondary kz-unhelpful", type: "button", "aria-pressed": "false",
+      onclick: function () { send(false); }}, "Not helpful");
+    var buttons = [up, down];
+    verdict.appendChild(up);
+    verdict.appendChild(down);
+    bar.appendChild(verdict);
+    bar.appendChild(status);
+    return bar;
   };
 
   Chat.prototype.renderQuote = function (answer) {
@@ -387,14 +487,15 @@
     var details = [doc.doc_id];
     if (meta.date) details.push(String(meta.date));
     if (Array.isArray(meta.tags) && meta.tags.length) details.push(meta.tags.join(", "));
-    this.docMeta.textContent = "";
-    this.docMeta.appendChild(h("p", null, details.join(" \u00b7 ")));
+    // Collapsed, so that a long list of source links never pushes the cited passage off a small screen.
     var sources = (Array.isArray(meta.sources) ? meta.sources : []).map(safeUrl).filter(Boolean);
-    if (sources.length) {
-      this.docMeta.appendChild(h("p", null, "Original: ", sources.map(function (url, i) {
-        return [i ? ", " : "", h("a", {href: url, target: "_blank", rel: "noopener noreferrer"}, url)];
-      })));
-    }
+    this.docMeta.textContent = "";
+    this.docMeta.appendChild(h("details", {class: "kz-doc-details"},
+      h("summary", null, sources.length ? "Sources (" + sources.length + ")" : "Sources"),
+      h("p", {class: "kz-doc-facts"}, details.join(" \u00b7 ")),
+      sources.length ? h("ul", {class: "kz-doc-links"}, sources.map(function (url) {
+        return h("li", null, h("a", {href: url, target: "_blank", rel: "noopener noreferrer"}, url));
+      })) : null));
 
     this.docText.textContent = "";
     var mark = null;

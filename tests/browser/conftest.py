@@ -46,6 +46,26 @@ LONG_REPORT = "Harbour maintenance log\n" + "\n".join(
     for n in range(1, 81)
 ) + "\nThe Kizuna lighthouse at the harbour entrance was repainted blue on 3 March 2021.\n"
 
+# Questions the collection asks itself: the chat page's empty state offers them when it answers them well.
+VISITOR_FAQ = """Ossel visitor centre: questions and answers
+Q: When does the Ossel visitor centre open?
+A: The Ossel visitor centre opens at 9 in the morning every day except Monday.
+Q: How much does a guided tour of the Ossel lighthouse cost?
+A: A guided tour of the Ossel lighthouse costs 12 euros for adults.
+Q: Who designed the Ossel harbour bridge?
+A: The Ossel harbour bridge was designed by the engineer Marta Velde in 1961.
+"""
+
+# A document with a long list of long source URLs: the source view must keep them from pushing the cited
+# passage off a phone's screen or widening the page.
+FERRY_SCHEDULE = "Ferry schedule of Ossel island\n" + "\n".join(
+    f"Note {n}: the timetable for season {n} was posted at the mainland pier and in the island's post office."
+    for n in range(1, 21)
+) + "\nThe first ferry to Ossel island leaves the mainland pier at 6:40 every morning.\n" + "\n".join(
+    f"Remark {n}: the fares for season {n} were unchanged from the year before." for n in range(1, 21))
+FERRY_SOURCES = [f"https://archive.example.org/ferries/ossel-island-ferry-timetables-and-fare-tables-for-every-"
+                 f"season-since-1952/part-{n}-of-the-complete-collection-of-printed-notices.html" for n in range(1, 16)]
+
 EMBED_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -114,6 +134,11 @@ def browser_pipeline(tmp_path_factory, encoder, api_url, site_url) -> QAPipeline
     corpus = make_corpus(tmp_path_factory.mktemp("browser-corpus"))
     (corpus / "markup-note.txt").write_text(MARKUP_NOTE, encoding="utf-8")
     (corpus / "harbour-log.txt").write_text(LONG_REPORT, encoding="utf-8")
+    (corpus / "visitor-faq.txt").write_text(VISITOR_FAQ, encoding="utf-8")
+    (corpus / "ferry-schedule.txt").write_text(FERRY_SCHEDULE, encoding="utf-8")
+    (corpus / "ferry-schedule.meta.yaml").write_text(
+        "title: Ferry schedule of Ossel island\nsources:\n" + "".join(f"  - {url}\n" for url in FERRY_SOURCES),
+        encoding="utf-8")
     # A fixed abstention threshold: these tests are about rendering, so refitting rag/calibration.json must not
     # turn the markup answer (confidence about 0.3) into an abstention; off-topic questions score below 0.01.
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("browser-index"), chunk_words=40,

@@ -81,6 +81,12 @@ def test_follow_up_question_in_the_same_conversation(open_page, api, screenshot)
     page.get_by_role("button", name="New conversation").click()
     expect(page.locator(".kz-turn")).to_have_count(0)
     expect(page.get_by_label("Your question")).to_be_focused()
+
+    # Search terms carried over in parentheses are not a question to show: the user's own words stand alone.
+    ask(page, "How long is the Mumbai-Ahmedabad High-Speed Rail line?")
+    terms = ask(page, "And when?")
+    assert terms["show_rewrite"] is False and "(" in terms["standalone_question"]
+    expect(page.locator(".kz-answer").last.locator(".kz-searched")).to_have_count(0)
     assert not log.errors
 
 
@@ -92,8 +98,9 @@ def test_no_answer_is_shown_plainly(open_page, api, screenshot):
     expect(card).to_contain_text("No answer.")
     expect(card).to_contain_text(body["message"])
     expect(card.locator("mark")).to_have_count(0)
-    expect(card.get_by_role("link")).to_have_count(0)
-    expect(page.locator("[role=status]")).to_contain_text("No answer.")
+    # The closest passage is offered to read, marked as not an answer (tests/browser/test_newcomer.py).
+    expect(card.get_by_role("link")).to_have_count(1)
+    expect(page.locator("[role=status][aria-live=polite]")).to_contain_text("No answer.")
     screenshot(page, "page-no-answer")
     assert not log.errors
 
@@ -122,6 +129,12 @@ def test_keyboard_only_at_phone_width(open_page, api, screenshot):
     page, log = open_page(f"{api}/", viewport=PHONE)
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="New conversation")).to_be_focused()
+    # Then the empty state: the list of titles and each example question, and then the question box.
+    page.keyboard.press("Tab")
+    expect(page.locator(".kz-titles summary")).to_be_focused()
+    for example in page.locator(".kz-example").all():
+        page.keyboard.press("Tab")
+        expect(example).to_be_focused()
     page.keyboard.press("Tab")
     box = page.get_by_label("Your question")
     expect(box).to_be_focused()
@@ -134,9 +147,14 @@ def test_keyboard_only_at_phone_width(open_page, api, screenshot):
     assert no_horizontal_overflow(page)
     screenshot(page, "phone-answer")
 
-    # Back from the question box to the newest source link, open it with Enter, close it with Escape.
+    # Back from the question box past the answer's buttons (not helpful, helpful, copy) to its newest source link,
+    # open it with Enter, close it with Escape.
+    card = page.locator(".kz-answer").last
+    for name in ("Not helpful", "Helpful", "Copy answer"):
+        page.keyboard.press("Shift+Tab")
+        expect(card.get_by_role("button", name=name, exact=True)).to_be_focused()
     page.keyboard.press("Shift+Tab")
-    link = page.locator(".kz-answer").last.get_by_role("link", name=re.compile(r"^\[1\]"))
+    link = card.get_by_role("link", name=re.compile(r"^\[1\]"))
     expect(link).to_be_focused()
     page.keyboard.press("Enter")
     cited = page.locator(".kz-docview mark.kz-cited")
