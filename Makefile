@@ -12,6 +12,7 @@ GOLD ?= eval/gold.jsonl
 
 # torch 2.13.0 (CPU) goes in first, so no dependency can pull a CUDA build.
 $(STAMP): pyproject.toml
+	@echo "==> Installing into $(VENV): torch (CPU) first, then Kizuna and its dependencies (3 to 4 minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
@@ -22,9 +23,11 @@ install: $(STAMP)
 
 # Incremental: does nothing when the index matches docs_corpus/, re-embeds only changed documents otherwise.
 index: $(STAMP)
+	@echo "==> Building the index (RAG_CORPUS_DIR, default docs_corpus/, into RAG_INDEX_DIR, default index/); up to date in a second, about a minute the first time"
 	$(BIN)/rag index
 
 run: index
+	@echo "==> Starting the server (Ctrl+C stops it)"
 	$(BIN)/python server.py
 
 test: $(STAMP)
