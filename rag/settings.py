@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # Set, reads (/ask, /chat, /search, /documents) need one of these or a write key too.
     read_api_keys: list[str] = []
     max_upload_mb: float = Field(20, gt=0)
-    # Token buckets: writes per key, questions (/ask, /chat, /search) per client address; 0 turns one off.
+    # Token buckets: writes per key, questions (/ask, /chat, /search) and feedback per client address; 0 turns one off.
     write_rate_per_minute: float = Field(60, ge=0)
     ask_rate_per_minute: float = Field(0, ge=0)
 

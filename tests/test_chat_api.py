@@ -165,7 +165,10 @@ def test_chat_page(client):
 
 
 @pytest.mark.parametrize("path, media_type", [
-    ("/widget.js", "text/javascript"), ("/static/chat.js", "text/javascript"), ("/static/chat.css", "text/css"),
+    ("/widget.js", "text/javascript"), ("/static/chat-dom.js", "text/javascript"),
+    ("/static/chat-answer.js", "text/javascript"), ("/static/chat-document.js", "text/javascript"),
+    ("/static/chat.js", "text/javascript"), ("/static/chat.css", "text/css"), ("/static/chat-answer.css", "text/css"),
+    ("/static/chat-document.css", "text/css"), ("/static/widget.css", "text/css"),
 ])
 def test_web_files(client, path, media_type):
     response = client.get(path)

@@ -65,6 +65,15 @@ def posted(client, body: dict, headers: dict | None = None) -> dict:
     return response.json()
 
 
+def test_feedback_counts_against_the_clients_question_rate(keyed, monkeypatch):
+    monkeypatch.setattr(keyed, "settings", keyed.settings.model_copy(update={"ask_rate_per_minute": 2}))
+    verdict = {"question": UNANSWERABLE, "answer": None, "helpful": False}
+    with app_client(keyed) as client:
+        statuses = [client.post("/feedback", json=verdict).status_code for _ in range(3)]
+        assert statuses == [201, 201, 429]
+        assert client.get("/feedback", headers=AUTH).json()["total"] == 2  # the refused one was not stored
+
+
 def test_feedback_is_stored_with_its_id_and_time(keyed):
     with app_client(keyed) as client:
         body = answered(client, "When did the Delhi Metro open its first line?")

@@ -134,6 +134,8 @@ def test_a_stalled_body_is_408_and_past_the_limit_requests_get_a_fast_503(tiny_p
         assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
         assert time.monotonic() - started < 1.0
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200  # monitoring is never shed
+        for page_file in ("/", "/static/chat-dom.js", "/static/chat.js", "/static/chat.css", "/widget.js"):
+            assert httpx.get(f"{url}{page_file}", timeout=10).status_code == 200  # nor the chat page's files
         reply = b""
         while not reply.endswith(b"}"):  # headers and body may come in separate packets
             reply += stalled.recv(4096)

@@ -123,7 +123,7 @@ def create_app(pipeline: QAPipeline | None = None, settings: Settings | None = N
     app.state.pipeline = pipeline
     app.state.metrics = metrics_registry
     app.state.write_limiter = RateLimiter(settings.write_rate_per_minute, "writes for this API key")
-    app.state.ask_limiter = RateLimiter(settings.ask_rate_per_minute, "questions from this client")
+    app.state.ask_limiter = RateLimiter(settings.ask_rate_per_minute, "questions and feedback from this client")
     app.state.examples = ExampleQuestions(settings.example_questions)
     default_openapi = app.openapi
 

@@ -14,8 +14,10 @@ import uuid
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 access_log = logging.getLogger("rag.access")
-# Routes that must answer under load (monitoring): outside the concurrency limit.
-UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
+# Routes that must answer under load (monitoring) and the chat page's own files (read from disk, a page load
+# fetches several at once): outside the concurrency limit, which is there for the models' work.
+UNLIMITED_PATHS = frozenset({"/health", "/metrics", "/", "/widget.js", "/docs", "/openapi.json"})
+UNLIMITED_PREFIXES = ("/static/", "/docs/static/")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -53,7 +55,8 @@ class LimitsMiddleware:
         # Answered without reading the body: the connection closes after it, so no unread body is left on it.
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await _json_response(send, 413, too_large, [(b"connection", b"close")])
-        limited = scope["path"] not in UNLIMITED_PATHS
+        path = scope["path"]
+        limited = not (path in UNLIMITED_PATHS or (scope["method"] == "GET" and path.startswith(UNLIMITED_PREFIXES)))
         if limited and self.in_flight >= self.max_in_flight:
             return await _json_response(send, 503, "the server is busy; retry in a moment",
                                         [(b"retry-after", b"1"), (b"connection", b"close")])

@@ -4,8 +4,8 @@
  *   <script src="http://HOST:PORT/widget.js" data-api="http://HOST:PORT"></script>
  *
  * Optional attributes: data-title (the button and panel title, default "Ask Kizuna").
- * The widget lives in a shadow root, so the host page's styles and its own do not mix. It loads chat.js and
- * chat.css from the server that served this file. The API only answers pages whose origin is in its CORS
+ * The widget lives in a shadow root, so the host page's styles and its own do not mix. It loads the chat's
+ * scripts (chat-dom.js ... chat.js) and styles (chat.css ... widget.css) from the server that served this file. The API only answers pages whose origin is in its CORS
  * allow-list (RAG_CORS_ORIGINS).
  */
 (function () {
@@ -30,14 +30,17 @@
     var host = el("div", {class: "kizuna-widget", "data-kizuna-widget": ""});
     document.body.appendChild(host);
     var shadow = host.attachShadow({mode: "open"});
-    var stylesheet = el("link", {rel: "stylesheet", href: assets + "/static/chat.css"});
-    shadow.appendChild(stylesheet);
-
     var wrapper = el("div", {class: "kz-widget"});
-    // Shown once its styles are in, so the button never flashes unstyled.
+    // Shown once its styles are in (or failed), so the button never flashes unstyled.
     wrapper.hidden = true;
-    stylesheet.addEventListener("load", function () { wrapper.hidden = false; });
-    stylesheet.addEventListener("error", function () { wrapper.hidden = false; });
+    var pending = STYLES.length;
+    function settled() { if (--pending === 0) wrapper.hidden = false; }
+    STYLES.forEach(function (name) {
+      var stylesheet = el("link", {rel: "stylesheet", href: assets + "/static/" + name});
+      stylesheet.addEventListener("load", settled);
+      stylesheet.addEventListener("error", settled);
+      shadow.appendChild(stylesheet);
+    });
     var launcher = el("button", {class: "kz-launcher", type: "button", "aria-expanded": "false",
       "aria-controls": "kz-panel"});
     launcher.appendChild(el("span", {class: "kz-launcher-icon", "aria-hidden": "true"}));
@@ -82,17 +85,21 @@
     });
   }
 
-  function load() {
+  // The chat's parts, in the order they build on each other (chat-dom.js says what each holds), and its styles.
+  var PARTS = ["chat-dom.js", "chat-answer.js", "chat-document.js", "chat.js"];
+  var STYLES = ["chat.css", "chat-answer.css", "chat-document.css", "widget.css"];
+
+  function load(part) {
     if (window.KizunaChat) return start();
     var loader = document.createElement("script");
-    loader.src = assets + "/static/chat.js";
-    loader.onload = start;
+    loader.src = assets + "/static/" + PARTS[part];
+    loader.onload = function () { if (part + 1 < PARTS.length) load(part + 1); else start(); };
     loader.onerror = function () {
       if (window.console) window.console.error("Kizuna widget: could not load " + loader.src);
     };
     document.head.appendChild(loader);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
-  else load();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { load(0); });
+  else load(0);
 })();

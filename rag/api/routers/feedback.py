@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from rag.api.dependencies import ReaderDep, checked_question
+from rag.api.dependencies import AskerDep, checked_question
 from rag.api.schemas import ErrorOut, FeedbackIn, FeedbackList, FeedbackOut
 from rag.api.security import writer_key
 from rag.feedback import Feedback
@@ -43,9 +43,11 @@ def _checked_span(body: FeedbackIn, pipeline) -> None:
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut,
-             responses={status: {"model": ErrorOut} for status in (400, 401, 422)})
-def add_feedback(body: FeedbackIn, request: Request, pipeline: ReaderDep) -> FeedbackOut:
+             responses={status: {"model": ErrorOut} for status in (400, 401, 422, 429)})
+def add_feedback(body: FeedbackIn, request: Request, pipeline: AskerDep) -> FeedbackOut:
     """Record whether an answer helped (201 once it is stored durably). answer null: the service withheld one.
+    Open to whoever may ask, and within the same per-client rate (RAG_ASK_RATE_PER_MINUTE), so it cannot be
+    used to fill the disk faster than questions can be asked.
     doc_id, when given, must be in the collection; start and end, the answer's offsets in it."""
     question = checked_question(body.question, pipeline.settings)
     _checked_span(body, pipeline)
