@@ -23,7 +23,7 @@ install: $(STAMP)
 
 # Incremental: does nothing when the index matches docs_corpus/, re-embeds only changed documents otherwise.
 index: $(STAMP)
-	@echo "==> Building the index (RAG_CORPUS_DIR, default docs_corpus/, into RAG_INDEX_DIR, default index/); up to date in a second, about a minute the first time"
+	@echo "==> Building the index (RAG_CORPUS_DIR, default docs_corpus/, into RAG_INDEX_DIR, default index/); up to date in a second, under a minute the first time"
 	$(BIN)/rag index
 
 run: index
