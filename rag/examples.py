@@ -67,8 +67,7 @@ class ExampleQuestions:
 
     @staticmethod
     def _state_of(pipeline) -> tuple:
-        manifest = pipeline.index.manifest
-        return manifest["generation"], manifest.get("applied_seq", manifest.get("through_seq", 0))
+        return pipeline.index.manifest["generation"], pipeline.index.last_change
 
     def warm_up(self, pipeline) -> None:
         threading.Thread(target=self.run, args=(pipeline,), name="example-questions", daemon=True).start()

@@ -203,6 +203,11 @@ class Index:
         """Inverse chunk frequency of a BM25 term (stemmed); unseen terms get the highest value."""
         return math.log((len(self.chunks) + 1) / (self.lexical.frequency(stem) + 0.5))
 
+    @property
+    def last_change(self) -> int:
+        """The last upload change (numbered) this index holds: replayed on top, or folded into its generation."""
+        return self.manifest.get("applied_seq", self.manifest.get("through_seq", 0))
+
     def document(self, doc_id: str) -> Document | None:
         i = self.doc_index.get(doc_id)
         return None if i is None else self.slots[i]

@@ -19,4 +19,4 @@ def health(pipeline: PipelineDep) -> Health:
                   generation=manifest["generation"], skipped=manifest.get("skipped", []),
                   by_origin=dict(Counter(d.origin for d in index.documents)),
                   pending_chunks=manifest.get("pending_chunks", 0),
-                  last_change=manifest.get("applied_seq", manifest.get("through_seq", 0)))
+                  last_change=index.last_change)
