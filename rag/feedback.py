@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rag.sqlite_store import SQLiteStore
 from rag.uploads import now
 
 DATABASE_FILE = "feedback.sqlite3"
@@ -78,31 +77,11 @@ def gold_line(feedback: Feedback, split: str = "test") -> dict:
                    "helpful": feedback.helpful, "comment": feedback.comment, "rejected_answer": feedback.answer}
 
 
-class FeedbackStore:
-    """One connection, used under a lock (SQLite serializes writers across server processes)."""
+class FeedbackStore(SQLiteStore):
+    """Users' verdicts, one row each, in the order they came."""
 
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / DATABASE_FILE
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-
-    def _db(self, create: bool) -> sqlite3.Connection | None:
-        if self._connection is None:
-            if not create and not self.path.exists():
-                return None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
-        return self._connection
-
-    def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+    FILE = DATABASE_FILE
+    SCHEMA = _SCHEMA
 
     def add(self, feedback: Feedback) -> Feedback:
         """Store one verdict (committed on return); it comes back with its id and created_at (UTC)."""

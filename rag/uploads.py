@@ -9,14 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rag.documents import Document
+from rag.sqlite_store import SQLiteStore
 
 DATABASE_FILE = "documents.sqlite3"
 
@@ -82,31 +80,11 @@ def pack_vectors(chunk_vectors: np.ndarray, sentence_vectors: np.ndarray | None)
     return buffer.getvalue()
 
 
-class UploadStore:
-    """One connection, used under a lock (SQLite serializes writers across processes, too)."""
+class UploadStore(SQLiteStore):
+    """Uploaded documents (originals, text, vectors) and the numbered log of their changes."""
 
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / DATABASE_FILE
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-
-    def _db(self, create: bool) -> sqlite3.Connection | None:
-        if self._connection is None:
-            if not create and not self.path.exists():
-                return None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
-        return self._connection
-
-    def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+    FILE = DATABASE_FILE
+    SCHEMA = _SCHEMA
 
     def put(self, document: Document, vectors: bytes, vectors_key: str, original: Original | None,
             must_exist: bool | None = None) -> int:
