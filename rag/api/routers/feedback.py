@@ -1,6 +1,7 @@
 """Users' verdicts on answers: anyone who may ask may say whether an answer helped; reading them back needs a write
 key, since they hold users' questions. `rag feedback export` turns them into gold lines for `rag eval`."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -17,9 +18,7 @@ MAX_OFFSET = 2**62  # SQLite's integers are 64-bit: a larger offset would be a 5
 
 
 def _out(feedback: Feedback) -> FeedbackOut:
-    return FeedbackOut(id=feedback.id, question=feedback.question, answer=feedback.answer, helpful=feedback.helpful,
-                       comment=feedback.comment, doc_id=feedback.doc_id, start=feedback.start, end=feedback.end,
-                       created_at=feedback.created_at)
+    return FeedbackOut(**asdict(feedback))
 
 
 def _checked_span(body: FeedbackIn, pipeline) -> None:
